@@ -1,0 +1,83 @@
+"""Build: the C engine once as a static library, linked into each backend.
+
+Backends built: all three by default.  TIMELOG_BACKENDS=capi,cython (a comma
+list) builds a subset, for development.  TIMELOG_STRICT=1 compiles the engine
+and the hand-written C-API binding with -Wall -Wextra -Werror (nox -s lint).
+"""
+import glob
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+ALL_BACKENDS = ("capi", "cython", "cffi")
+BACKENDS = [b for b in os.environ.get("TIMELOG_BACKENDS", ",".join(ALL_BACKENDS)).split(",") if b]
+unknown = set(BACKENDS) - set(ALL_BACKENDS)
+if unknown:
+    sys.exit(f"TIMELOG_BACKENDS: unknown backend(s) {sorted(unknown)}; choose from {ALL_BACKENDS}")
+STRICT = os.environ.get("TIMELOG_STRICT") == "1"
+
+ENGINE_SOURCES = sorted(glob.glob("core/src/*.c"))
+ENGINE_INCLUDE = "core/include"
+ENGINE_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-D_GNU_SOURCE", "-Icore/src"]
+STRICT_CFLAGS = ["-Wall", "-Wextra", "-Werror"]
+
+
+class BuildWithEngine(build_ext):
+    """build_ext that first archives the engine into <build_temp>/libtimelog.a."""
+
+    def build_extensions(self):
+        libdir = self._build_engine()
+        for ext in self.extensions:
+            ext.include_dirs.append(ENGINE_INCLUDE)
+            ext.library_dirs.append(libdir)
+            ext.libraries += ["timelog", "pthread"]
+            # static lib changed => relink
+            ext.depends.append(os.path.join(libdir, "libtimelog.a"))
+        super().build_extensions()
+
+    def _build_engine(self):
+        cflags = ENGINE_CFLAGS + (STRICT_CFLAGS if STRICT else [])
+        objs = self.compiler.compile(
+            ENGINE_SOURCES,
+            output_dir=os.path.join(self.build_temp, "engine"),
+            include_dirs=[ENGINE_INCLUDE],
+            extra_postargs=cflags,
+            depends=glob.glob("core/src/*.h") + glob.glob("core/include/*.h"),
+        )
+        libdir = os.path.join(self.build_temp, "engine")
+        self.compiler.create_static_lib(objs, "timelog", output_dir=libdir)
+        return libdir
+
+
+def extensions():
+    exts = []
+    if "capi" in BACKENDS:
+        exts.append(Extension(
+            "timelog._backend_capi",
+            sources=sorted(glob.glob("backends/cpython_capi/*.c")),
+            depends=glob.glob("backends/cpython_capi/*.h"),
+            extra_compile_args=["-std=c11", "-O2"] + (STRICT_CFLAGS if STRICT else []),
+        ))
+    if "cython" in BACKENDS:
+        from Cython.Build import cythonize
+        exts += cythonize(
+            [Extension(
+                "timelog._backend_cython",
+                sources=["backends/cython/_backend_cython.pyx"],
+                depends=glob.glob("backends/cython/*.pxd"),
+                extra_compile_args=["-O2"],
+            )],
+            compiler_directives={"language_level": 3},
+            include_path=["backends/cython"],
+        )
+    return exts
+
+
+setup(
+    ext_modules=extensions(),
+    cffi_modules=["backends/cffi/build_ffi.py:ffibuilder"] if "cffi" in BACKENDS else [],
+    cmdclass={"build_ext": BuildWithEngine},
+)
