@@ -13,7 +13,8 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 ALL_BACKENDS = ("capi", "cython", "cffi")
-BACKENDS = [b for b in os.environ.get("TIMELOG_BACKENDS", ",".join(ALL_BACKENDS)).split(",") if b]
+BACKENDS = [b.strip() for b in os.environ.get("TIMELOG_BACKENDS", ",".join(ALL_BACKENDS)).split(",")
+            if b.strip()]
 unknown = set(BACKENDS) - set(ALL_BACKENDS)
 if unknown:
     sys.exit(f"TIMELOG_BACKENDS: unknown backend(s) {sorted(unknown)}; choose from {ALL_BACKENDS}")
@@ -21,7 +22,9 @@ STRICT = os.environ.get("TIMELOG_STRICT") == "1"
 
 ENGINE_SOURCES = sorted(glob.glob("core/src/*.c"))
 ENGINE_INCLUDE = "core/include"
-ENGINE_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-D_GNU_SOURCE", "-Icore/src"]
+# -fvisibility=hidden: each extension links its own copy of the engine; none
+# of them should export (or interpose) engine symbols.
+ENGINE_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-fvisibility=hidden", "-D_GNU_SOURCE", "-Icore/src"]
 STRICT_CFLAGS = ["-Wall", "-Wextra", "-Werror"]
 
 
@@ -39,6 +42,9 @@ class BuildWithEngine(build_ext):
         super().build_extensions()
 
     def _build_engine(self):
+        if not ENGINE_SOURCES:
+            sys.exit(f"no engine sources in {os.path.join(ROOT, 'core', 'src')}: run the build "
+                     "from the repository root (pip install .)")
         cflags = ENGINE_CFLAGS + (STRICT_CFLAGS if STRICT else [])
         objs = self.compiler.compile(
             ENGINE_SOURCES,

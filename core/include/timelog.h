@@ -116,7 +116,8 @@ typedef struct tl_config {
     int32_t busy_policy;        /* TL_BUSY_*;  default TL_BUSY_RAISE */
     int32_t reserved;           /* must be 0 */
     int64_t memtable_max_bytes; /* default 1 MiB; > 0, rounded up to 1 KiB */
-    int64_t target_page_bytes;  /* default 64 KiB; > 0, rounded up to 256 B */
+    int64_t target_page_bytes;  /* default 64 KiB; > 0, rounded up to 256 B
+                                   (values above 1 GiB act as 1 GiB) */
     int64_t sealed_max_runs;    /* default 4; > 0 */
     int64_t drain_batch_limit;  /* default 0 = unlimited; >= 0 */
 } tl_config;
@@ -204,6 +205,15 @@ tl_status tl_maint_stop(tl_log *log);
  * how many were written; 0 means nothing is releasable now. */
 tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap,
                            size_t *n_out);
+
+/* Every handle the log holds a reference for, each exactly once: one entry
+ * per physically stored record (deleted-but-not-yet-compacted ones included)
+ * plus every retired handle not yet drained.  Copies min(cap, total) entries
+ * into out, atomically with respect to other engine calls; *n_total is the
+ * total.  Bindings use it so a garbage collector can see the references the
+ * log owns (call with cap 0 to size the buffer).  Works on a closed log. */
+tl_status tl_log_handles(tl_log *log, tl_handle *out, size_t cap,
+                         size_t *n_total);
 
 typedef struct tl_stats {
     uint64_t memtable_records;   /* in the mutable memtable */

@@ -1,0 +1,159 @@
+# Cython declarations of core/include/timelog.h (the frozen engine contract).
+# Every function is declared nogil: the engine never touches Python objects,
+# so the binding may release the GIL around any call that needs no Python.
+
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+
+cdef extern from "timelog.h" nogil:
+    ctypedef int tl_status
+
+    enum:
+        TL_OK
+        TL_EOF
+        TL_EINVAL
+        TL_ESTATE
+        TL_EBUSY
+        TL_ENOMEM
+        TL_EOVERFLOW
+        TL_EINTERNAL
+
+    const char *tl_status_message(tl_status st)
+    const char *tl_last_error()
+
+    enum:
+        TL_MSG_TS_BOOL
+        TL_MSG_TS_OVERFLOW
+        TL_MSG_INT_OVERFLOW
+        TL_MSG_EXTEND_PAIR
+        TL_MSG_EXTEND_LENGTHS
+        TL_MSG_EXTEND_TS_ARRAY
+        TL_MSG_BATCH_NEGATIVE
+        TL_MSG_NO_CONSTRUCT
+        TL_MSG_CLOSED
+        TL_MSG_SPAN_EXPORTED
+        TL_MSG_SPAN_CLOSED
+        TL_MSG_OPTION_TYPE
+        TL_MSG_INDEX_RANGE
+        TL_MSG_INDEX_TYPE
+    const char *tl_message(int msg_id)
+
+    ctypedef uint64_t tl_handle
+    int64_t TL_TS_MIN
+    int64_t TL_TS_MAX
+
+    enum:
+        TL_UNIT_S
+        TL_UNIT_MS
+        TL_UNIT_US
+        TL_UNIT_NS
+    enum:
+        TL_MAINT_DISABLED
+        TL_MAINT_BACKGROUND
+    enum:
+        TL_BUSY_RAISE
+        TL_BUSY_SILENT
+        TL_BUSY_FLUSH
+    enum:
+        TL_SPANS_SEGMENT
+        TL_SPANS_ALL
+
+    ctypedef struct tl_config:
+        int32_t time_unit
+        int32_t maintenance
+        int32_t busy_policy
+        int32_t reserved
+        int64_t memtable_max_bytes
+        int64_t target_page_bytes
+        int64_t sealed_max_runs
+        int64_t drain_batch_limit
+
+    void tl_config_init(tl_config *cfg)
+    tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value)
+    tl_status tl_config_set_int(tl_config *cfg, const char *name, int64_t value)
+    tl_status tl_parse_span_kind(const char *name, int32_t *out)
+
+    ctypedef struct tl_log:
+        pass
+
+    tl_status tl_log_open(const tl_config *cfg, tl_log **out)
+    tl_status tl_log_close(tl_log *log)
+    tl_status tl_log_destroy(tl_log *log)
+    int32_t tl_log_is_closed(const tl_log *log)
+    tl_status tl_log_config(const tl_log *log, tl_config *out)
+    const char *tl_log_option_str(const tl_log *log, const char *name)
+
+    tl_status tl_append(tl_log *log, int64_t ts, tl_handle h)
+    tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h,
+                              size_t n, size_t *accepted)
+    tl_status tl_delete_range(tl_log *log, int64_t t1, int64_t t2)
+    tl_status tl_delete_before(tl_log *log, int64_t cutoff)
+
+    tl_status tl_flush(tl_log *log)
+    tl_status tl_compact(tl_log *log)
+    tl_status tl_maint_start(tl_log *log)
+    tl_status tl_maint_stop(tl_log *log)
+
+    tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap, size_t *n_out)
+    tl_status tl_log_handles(tl_log *log, tl_handle *out, size_t cap, size_t *n_total)
+
+    ctypedef struct tl_stats:
+        uint64_t memtable_records
+        uint64_t memrun_records
+        uint64_t l0_records
+        uint64_t l1_records
+        uint64_t memruns
+        uint64_t l0_segments
+        uint64_t l1_segments
+        uint64_t pages
+        uint64_t tombstones
+        uint64_t retired_len
+        uint64_t live_snapshots
+        uint64_t bytes_used
+        uint64_t alloc_failures
+        uint64_t flushes
+        uint64_t compactions
+
+    tl_status tl_log_stats(const tl_log *log, tl_stats *out)
+
+    ctypedef struct tl_snapshot:
+        pass
+
+    tl_status tl_snapshot_acquire(tl_log *log, tl_snapshot **out)
+    tl_status tl_snapshot_retain(tl_snapshot *snap)
+    void tl_snapshot_release(tl_snapshot *snap)
+    tl_log *tl_snapshot_log(const tl_snapshot *snap)
+
+    ctypedef struct tl_iter:
+        pass
+
+    enum:
+        TL_QUERY_RANGE
+        TL_QUERY_SINCE
+        TL_QUERY_UNTIL
+        TL_QUERY_ALL
+        TL_QUERY_POINT
+
+    tl_status tl_iter_open(tl_snapshot *snap, int32_t query, int64_t t1, int64_t t2,
+                           tl_iter **out)
+    tl_status tl_log_iter(tl_log *log, int32_t query, int64_t t1, int64_t t2,
+                          tl_iter **out)
+    tl_status tl_iter_next(tl_iter *it, int64_t *ts, tl_handle *h)
+    tl_status tl_iter_next_batch(tl_iter *it, int64_t *ts_out, tl_handle *h_out,
+                                 size_t cap, size_t *n_out)
+    void tl_iter_destroy(tl_iter *it)
+
+    ctypedef struct tl_spans:
+        pass
+
+    ctypedef struct tl_span:
+        const int64_t *ts
+        const tl_handle *h
+        size_t len
+        tl_snapshot *owner
+
+    tl_status tl_spans_open(tl_snapshot *snap, int64_t t1, int64_t t2, int32_t kind,
+                            tl_spans **out)
+    tl_status tl_spans_next(tl_spans *sp, tl_span *out)
+    void tl_spans_destroy(tl_spans *sp)
+    void tl_span_release(tl_span *span)

@@ -1,0 +1,1 @@
+"""Timelog conformance suite: one set of tests every backend must pass."""

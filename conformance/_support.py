@@ -1,0 +1,224 @@
+"""Shared helpers of the conformance suite (no tests here)."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+BACKEND_NAMES = ("capi", "cython", "cffi")
+
+TS_MIN = -(2**63)
+TS_MAX = 2**63 - 1
+
+# Texts of core/src/messages.c (tl_message ids), as the contract fixes them.
+MSG_TS_BOOL = "timestamp must be an integer, not bool"
+MSG_TS_OVERFLOW = "timestamp out of int64 range"
+MSG_INT_OVERFLOW = "integer out of int64 range"
+MSG_EXTEND_PAIR = "extend() items must be (timestamp, object) pairs, not %s"
+MSG_EXTEND_LENGTHS = "extend(timestamps, objects): the two sequences differ in length"
+MSG_EXTEND_TS_ARRAY = (
+    "extend(timestamps, objects): a timestamps buffer must be one-dimensional int64"
+)
+MSG_BATCH_NEGATIVE = "next_batch() size must be >= 0"
+MSG_NO_CONSTRUCT = "cannot create '%s' instances directly"
+MSG_CLOSED = "timelog is closed"
+MSG_SPAN_EXPORTED = "cannot close PageSpan while its timestamps buffer is exported"
+MSG_SPAN_CLOSED = "PageSpan is closed"
+MSG_OPTION_TYPE = "%s must be a str, not %s"
+MSG_INDEX_RANGE = "PageSpanObjectsView index out of range"
+MSG_INDEX_TYPE = "PageSpanObjectsView indices must be integers, not %s"
+MSG_FLOAT_INDEX = "'float' object cannot be interpreted as an integer"
+
+STATS_FIELDS = frozenset(
+    {
+        "memtable_records",
+        "memrun_records",
+        "l0_records",
+        "l1_records",
+        "memruns",
+        "l0_segments",
+        "l1_segments",
+        "pages",
+        "tombstones",
+        "retired_len",
+        "live_snapshots",
+        "bytes_used",
+        "alloc_failures",
+        "flushes",
+        "compactions",
+    }
+)
+
+# Smallest sizes the engine accepts: every few records cross a layer.
+TINY = dict(memtable_max_bytes=1, target_page_bytes=1, sealed_max_runs=2, busy_policy="silent")
+
+PUBLIC_NAMES = (
+    "Timelog",
+    "TimelogIter",
+    "PageSpan",
+    "PageSpanIter",
+    "PageSpanObjectsView",
+    "TimelogError",
+    "TimelogBusyError",
+)
+
+
+@dataclass
+class Backend:
+    """One backend under test: its name, module namespace and facade class."""
+
+    name: str
+    ns: Any
+    facade: type = field(repr=False)
+
+    def __getattr__(self, attr: str) -> Any:
+        # Backend.Timelog, Backend.TimelogError, ... come from the namespace.
+        if attr in PUBLIC_NAMES:
+            return getattr(self.ns, attr)
+        raise AttributeError(attr)
+
+    @property
+    def span_buffer_protocol(self) -> bool:
+        """Whether memoryview(span) works (DESIGN 5.5: cffi needs PEP 688)."""
+        return self.name != "cffi" or sys.version_info >= (3, 12)
+
+
+SPAN_BUFFER_REASON = (
+    "cffi: a Python-level buffer (PageSpan.__buffer__, PEP 688) needs Python >= 3.12 "
+    "(DESIGN 5.5); span.timestamps is the portable zero-copy path"
+)
+
+
+def requested_backend(config_option: str | None) -> str | None:
+    """The backend named for a per-process run (option wins, env must agree)."""
+    env = os.environ.get("TIMELOG_BACKEND") or None
+    if config_option and env and config_option != env:
+        raise ValueError(
+            f"--backend {config_option} disagrees with TIMELOG_BACKEND={env}"
+        )
+    return config_option or env
+
+
+def make_backend(name: str) -> Backend:
+    """Load a backend through the package and build its facade class."""
+    timelog = importlib.import_module("timelog")
+    api = importlib.import_module("timelog._api")
+    ns = timelog.load_backend(name)
+    facade = type("Timelog", (api.TimelogFacadeMixin, ns.Timelog), {"__slots__": ()})
+    return Backend(name=name, ns=ns, facade=facade)
+
+
+def collect() -> None:
+    """Run the cyclic GC until nothing more is freed (finalizers may chain)."""
+    for _ in range(4):
+        if gc.collect() == 0:
+            break
+
+
+def pins(log) -> int:
+    """The log's pin count (live snapshots)."""
+    return log.stats()["live_snapshots"]
+
+
+def fill(log, n: int, start: int = 0, step: int = 1, payload=None):
+    """Append n records ts=start+i*step; payloads default to small tuples."""
+    objs = []
+    for i in range(n):
+        obj = ("p", start + i * step) if payload is None else payload(start + i * step)
+        objs.append(obj)
+        log.append(start + i * step, obj)
+    return objs
+
+
+def normalized(records):
+    """Records as (ts, obj) with equal-timestamp groups in a canonical order.
+
+    Equal timestamps may come out in any order (DESIGN 3.1); everything is
+    compared as a sorted multiset keyed on repr of the payload.
+    """
+    return sorted(((ts, obj) for ts, obj in records), key=lambda r: (r[0], repr(r[1])))
+
+
+def assert_sorted_ts(records) -> None:
+    ts = [r[0] for r in records]
+    assert ts == sorted(ts), "records must come out in timestamp order"
+
+
+def layered_log(backend, records, layer):
+    """A tiny-sized log holding records in one layer, or spread over all."""
+    log = backend.Timelog(**TINY)
+    if layer == "mixed":
+        third = len(records) // 3
+        log.extend(records[:third])
+        log.compact()
+        log.extend(records[third:2 * third])
+        log.flush()
+        log.extend(records[2 * third:])
+        return log
+    log.extend(records)
+    if layer == "flushed":
+        log.flush()
+    elif layer == "compacted":
+        log.compact()
+    return log
+
+
+def read_spans(log, t1, t2, kind="segment"):
+    """All (ts, obj) records a page_spans() enumeration yields, spans closed."""
+    out = []
+    with log.page_spans(t1, t2, kind=kind) as spans:
+        for span in spans:
+            ts = span.copy_timestamps()
+            objs = span.objects().copy()
+            assert len(ts) == len(objs) == len(span) > 0
+            assert ts == sorted(ts)
+            out.extend(zip(ts, objs, strict=True))
+            span.close()
+    return out
+
+
+class Payload:
+    """A weak-referenceable payload with an identity-based repr."""
+
+    __slots__ = ("key", "__weakref__", "ref")
+
+    def __init__(self, key):
+        self.key = key
+        self.ref = None
+
+    def __repr__(self) -> str:
+        return f"Payload({self.key!r})"
+
+
+def module_of(obj) -> ModuleType:
+    return sys.modules[type(obj).__module__]
+
+
+class SELECTION:
+    """What conftest decided: the requested backend and what imported."""
+
+    requested: str | None = None
+    names: list = []
+    errors: dict = {}
+    loaded: dict = {}
+
+
+def available_backends() -> list:
+    """Every backend importable in this process, in preference order."""
+    return [SELECTION.loaded[n] for n in BACKEND_NAMES if n in SELECTION.loaded]
+
+
+def close_log(log) -> None:
+    """Close a log at teardown; collect garbage readers first if they pin it."""
+    if log.closed:
+        return
+    try:
+        log.close()
+    except module_of(log).TimelogBusyError:
+        collect()
+        log.close()

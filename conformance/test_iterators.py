@@ -1,0 +1,346 @@
+"""TimelogIter lifetimes, pins and next_batch edges (DESIGN 5.2, seed review 000)."""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+
+from conformance import _support as S
+
+FACTORIES = {
+    "all": lambda log: log.all(),
+    "range": lambda log: log.range(0, 100),
+    "since": lambda log: log.since(0),
+    "until": lambda log: log.until(100),
+    "point": lambda log: log.point(3),
+    "equal": lambda log: log.equal(3),
+}
+
+
+@pytest.mark.parametrize("kind", list(FACTORIES))
+def test_pin_taken_at_creation(log, kind):
+    S.fill(log, 10)
+    assert S.pins(log) == 0
+    it = FACTORIES[kind](log)
+    assert S.pins(log) > 0
+    assert not it.closed
+    it.close()
+    assert S.pins(log) == 0
+
+
+@pytest.mark.parametrize("kind", list(FACTORIES))
+def test_pin_released_on_exhaustion(log, kind):
+    S.fill(log, 10)
+    it = FACTORIES[kind](log)
+    list(it)
+    assert it.closed
+    assert S.pins(log) == 0
+    log.close()
+
+
+def test_pin_released_on_close(log):
+    S.fill(log, 10)
+    it = log.all()
+    assert next(it) == (0, ("p", 0))
+    it.close()
+    assert it.closed and S.pins(log) == 0
+    log.close()
+
+
+def test_pin_released_on_context_exit(log):
+    S.fill(log, 10)
+    with log.all() as it:
+        assert next(it)[0] == 0
+        assert S.pins(log) > 0
+    assert it.closed and S.pins(log) == 0
+
+
+def test_context_exit_with_exception_closes_and_propagates(log):
+    S.fill(log, 10)
+    with pytest.raises(KeyError):
+        with log.all() as it:
+            next(it)
+            raise KeyError("boom")
+    assert it.closed and S.pins(log) == 0
+
+
+def test_enter_returns_self(log):
+    it = log.all()
+    with it as entered:
+        assert entered is it
+
+
+def test_exit_returns_false(log):
+    it = log.all()
+    assert it.__exit__(None, None, None) is False
+    assert it.closed
+
+
+def test_pin_released_on_gc_without_exhaustion(log):
+    S.fill(log, 10)
+    it = log.all()
+    next(it)
+    del it
+    S.collect()
+    assert S.pins(log) == 0
+    log.close()
+
+
+def test_close_idempotent(log):
+    S.fill(log, 3)
+    it = log.all()
+    it.close()
+    it.close()
+    assert it.closed
+    assert it.close() is None
+
+
+def test_close_after_exhaustion(log):
+    S.fill(log, 3)
+    it = log.all()
+    list(it)
+    it.close()
+    assert it.closed
+
+
+def test_stop_iteration_after_close(log):
+    S.fill(log, 3)
+    it = log.all()
+    it.close()
+    with pytest.raises(StopIteration):
+        next(it)
+    assert list(it) == []
+
+
+def test_stop_iteration_repeats_after_exhaustion(log):
+    S.fill(log, 2)
+    it = log.all()
+    assert len(list(it)) == 2
+    for _ in range(3):
+        with pytest.raises(StopIteration):
+            next(it)
+
+
+def test_iter_returns_self(log):
+    it = log.all()
+    assert iter(it) is it
+
+
+def test_exhausted_iterator_closed_before_stop(log):
+    S.fill(log, 1)
+    it = log.all()
+    next(it)
+    with pytest.raises(StopIteration):
+        next(it)
+    assert it.closed
+
+
+def test_next_batch_zero(log):
+    S.fill(log, 5)
+    it = log.all()
+    assert it.next_batch(0) == []
+    assert not it.closed
+    assert len(it.next_batch(10)) == 5
+
+
+def test_next_batch_negative(log):
+    S.fill(log, 5)
+    it = log.all()
+    with pytest.raises(ValueError) as ei:
+        it.next_batch(-1)
+    assert str(ei.value) == S.MSG_BATCH_NEGATIVE
+    # The iterator is untouched by the refused call.
+    assert len(list(it)) == 5
+
+
+def test_next_batch_full_then_partial_closes(log):
+    S.fill(log, 10)
+    it = log.all()
+    first = it.next_batch(4)
+    assert [t for t, _ in first] == [0, 1, 2, 3]
+    assert not it.closed and S.pins(log) > 0
+    second = it.next_batch(4)
+    assert [t for t, _ in second] == [4, 5, 6, 7]
+    last = it.next_batch(4)
+    assert [t for t, _ in last] == [8, 9]
+    assert it.closed and S.pins(log) == 0
+    assert it.next_batch(4) == []
+
+
+def test_next_batch_exact_multiple(log):
+    S.fill(log, 8)
+    it = log.all()
+    assert len(it.next_batch(4)) == 4
+    assert len(it.next_batch(4)) == 4
+    assert it.next_batch(4) == []
+    assert it.closed and S.pins(log) == 0
+
+
+def test_next_batch_after_close(log):
+    S.fill(log, 5)
+    it = log.all()
+    it.close()
+    assert it.next_batch(3) == []
+    assert it.next_batch(0) == []
+
+
+def test_next_batch_returns_list_of_tuples(log):
+    payload = object()
+    log.append(7, payload)
+    batch = log.all().next_batch(5)
+    assert type(batch) is list
+    assert batch == [(7, payload)] and type(batch[0]) is tuple
+    assert batch[0][1] is payload
+
+
+def test_next_batch_index_semantics(log, np):
+    S.fill(log, 5)
+    it = log.all()
+    assert len(it.next_batch(np.int64(2))) == 2
+    with pytest.raises(TypeError) as ei:
+        it.next_batch(2.0)
+    assert str(ei.value) == S.MSG_FLOAT_INDEX
+    with pytest.raises(TypeError):
+        it.next_batch("3")
+    assert len(it.next_batch(10)) == 3
+
+
+def test_next_batch_large_n(log):
+    S.fill(log, 5)
+    assert len(log.all().next_batch(1 << 40)) == 5
+
+
+def test_mixing_next_and_next_batch(tiny):
+    S.fill(tiny, 50)
+    it = tiny.all()
+    got = [next(it)]
+    got += it.next_batch(10)
+    got.append(next(it))
+    got += list(it)
+    assert [t for t, _ in got] == list(range(50))
+
+
+def test_large_batches_across_layers(tiny):
+    S.fill(tiny, 300)
+    tiny.flush()
+    S.fill(tiny, 300, start=300)
+    tiny.compact()
+    S.fill(tiny, 300, start=600)
+    it = tiny.all()
+    got = []
+    while batch := it.next_batch(128):
+        got += batch
+    assert [t for t, _ in got] == list(range(900))
+
+
+def test_iterator_keeps_log_alive(backend):
+    log = backend.Timelog()
+    payloads = S.fill(log, 5, payload=S.Payload)
+    refs = [weakref.ref(p) for p in payloads]
+    del payloads
+    it = log.all()
+    del log
+    S.collect()
+    assert all(r() is not None for r in refs)
+    got = list(it)
+    assert [p.key for _, p in got] == [0, 1, 2, 3, 4]
+    del got
+    # Exhausted: nothing keeps the log; its payloads go with it.
+    del it
+    S.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_partially_read_iterator_keeps_log_alive(backend):
+    log = backend.Timelog(**S.TINY)
+    S.fill(log, 100)
+    it = log.since(10)
+    del log
+    S.collect()
+    assert next(it)[0] == 10
+    assert len(it.next_batch(1000)) == 89
+
+
+def _cycle_iterator(log):
+    return log.all()
+
+
+def _cycle_read_iterator(log):
+    it = log.all()
+    next(it)
+    return it
+
+
+def _cycle_span_iterator(log):
+    return log.page_spans(0, 100)
+
+
+def _cycle_span(log):
+    return next(iter(log.page_spans(0, 100)))
+
+
+def _cycle_objects_view(log):
+    return next(iter(log.page_spans(0, 100))).objects()
+
+
+CYCLE_READERS = {
+    "iterator": _cycle_iterator,
+    "partially_read_iterator": _cycle_read_iterator,
+    "span_iterator": _cycle_span_iterator,
+    "span": _cycle_span,
+    "objects_view": _cycle_objects_view,
+}
+
+
+@pytest.mark.parametrize("reader", list(CYCLE_READERS))
+def test_cycle_through_reader_is_collected(backend, reader):
+    # payload -> reader -> log -> payload: only the cyclic GC can free it,
+    # through the log's traverse visiting the payloads it holds.
+    log = backend.Timelog(**S.TINY)
+    holder = S.Payload("holder")
+    S.fill(log, 50)
+    log.append(25, holder)
+    log.flush()
+    holder.ref = CYCLE_READERS[reader](log)
+    wr = weakref.ref(holder)
+    del log, holder
+    S.collect()
+    assert wr() is None
+
+
+def test_cycle_collection_releases_pin_of_other_log(backend):
+    # Iterator of log A stored in log B's payload; B and the iterator form
+    # a cycle; A (kept) must see its pin released when the cycle is collected.
+    a = backend.Timelog()
+    b = backend.Timelog()
+    S.fill(a, 3)
+    holder = S.Payload("h")
+    b.append(1, holder)
+    it_b = b.all()
+    holder.ref = (a.all(), it_b)
+    assert S.pins(a) > 0
+    del b, it_b, holder
+    S.collect()
+    assert S.pins(a) == 0
+    a.close()
+
+
+def test_many_iterators_all_released(log):
+    S.fill(log, 20)
+    its = [log.range(i, i + 5) for i in range(20)]
+    assert S.pins(log) > 0
+    for i, it in enumerate(its):
+        if i % 3 == 0:
+            list(it)
+        elif i % 3 == 1:
+            it.close()
+    del its
+    S.collect()
+    assert S.pins(log) == 0
+    log.close()
+
+
+def test_iterator_type(backend, log):
+    assert type(log.all()) is backend.TimelogIter
+    assert type(log.range(0, 1)) is backend.TimelogIter

@@ -1,0 +1,31 @@
+/*
+ * alloc.h - the engine's single allocator.
+ *
+ * Every heap allocation of the engine goes through these functions so that
+ * the test build (-DTL_TESTING) can count allocations, track live bytes and
+ * inject a failure at the k-th allocation (timelog_testing.h).  A NULL
+ * return is always survivable: callers report TL_ENOMEM and leave their
+ * structures as they were.
+ */
+#ifndef TL_ALLOC_H
+#define TL_ALLOC_H
+
+#include <stddef.h>
+
+void *tl_alloc(size_t n);
+/* count * size with overflow check (overflow returns NULL). */
+void *tl_alloc_array(size_t count, size_t size);
+/* Zeroed allocation of n bytes. */
+void *tl_zalloc(size_t n);
+/* Like realloc(); on failure returns NULL and p is untouched. */
+void *tl_realloc(void *p, size_t n);
+void tl_free(void *p);
+
+/* Large data blocks (slabs, segment blocks): mapped directly from the OS and,
+ * from 2 MiB on, 2 MiB-aligned with transparent huge pages requested, so
+ * filling them costs a few page faults instead of one per 4 KiB.  The caller
+ * remembers the size.  Test builds route them through tl_alloc. */
+void *tl_big_alloc(size_t n);
+void tl_big_free(void *p, size_t n);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * flush.c - seal (memtable -> memrun) and flush (memruns -> L0 segments).
+ *
+ * Seal runs under wlock and is the only copy of memtable data: the memrun is
+ * already a sorted struct-of-arrays run.  Flush then re-slices each memrun
+ * into pages without copying (the L0 segment keeps the memrun as backing),
+ * and publishes the new manifest with one swap under wlock.  Only flush
+ * removes memruns from the queue, and flushes are serialized by mlock, so the
+ * queue still starts with the runs this flush captured when it publishes.
+ */
+#include <pthread.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "log.h"
+
+void tl_replace_manifest(tl_log *log, tl_manifest *nm)
+{
+    tl_manifest *old = log->man;
+    log->man = nm;
+    tl_manifest_release(old);
+    tl_view_release(log->view);
+    log->view = NULL;
+}
+
+tl_status tl_seal_locked(tl_log *log)
+{
+    if (tl_mt_count(&log->mt) == 0)
+        return TL_OK;
+    tl_memrun *r;
+    if (tl_mt_build_run(&log->mt, log->tomb_seq, &log->slab, log->slab_bytes, &r) != TL_OK)
+        return TL_ENOMEM;
+    tl_manifest *old = log->man;
+    tl_manifest *nm = tl_manifest_new(old->mem, old->nmem, &r, 1, old->l0, old->nl0, NULL, 0, old->l1);
+    tl_memrun_release(r);
+    if (!nm)
+        return TL_ENOMEM;
+    tl_replace_manifest(log, nm);
+    tl_mt_reset(&log->mt);
+    if (log->tomb_seq > log->max_wm)
+        log->max_wm = log->tomb_seq;
+    tl_maint_notify(log);
+    return TL_OK;
+}
+
+tl_status tl_flush_mlocked(tl_log *log, int seal)
+{
+    pthread_mutex_lock(&log->wlock);
+    if (atomic_load(&log->closed)) {
+        pthread_mutex_unlock(&log->wlock);
+        return tl_err_closed();
+    }
+    if (seal && tl_seal_locked(log) != TL_OK) {
+        pthread_mutex_unlock(&log->wlock);
+        return tl_log_nomem(log, "sealing the memtable");
+    }
+    tl_manifest *m = log->man;
+    tl_manifest_retain(m);
+    size_t page_records = log->page_records;
+    pthread_mutex_unlock(&log->wlock);
+
+    size_t k = m->nmem;
+    if (k == 0) {
+        tl_manifest_release(m);
+        return TL_OK;
+    }
+    tl_status st = TL_OK;
+    size_t built = 0;
+    tl_segment **segs = tl_alloc_array(k, sizeof *segs);
+    if (segs)
+        for (; built < k; built++)
+            if (!(segs[built] = tl_segment_from_memrun(m->mem[built], page_records)))
+                break;
+    if (!segs || built < k) {
+        st = tl_log_nomem(log, "flushing");
+        goto out;
+    }
+
+    pthread_mutex_lock(&log->wlock);
+    if (atomic_load(&log->closed)) {
+        st = tl_err_closed();
+    } else {
+        tl_manifest *cur = log->man;
+        tl_manifest *nm = NULL;
+        if (cur->nmem >= k && cur->mem[0] == m->mem[0])
+            nm = tl_manifest_new(cur->mem + k, cur->nmem - k, NULL, 0, cur->l0, cur->nl0, segs, k, cur->l1);
+        else
+            st = tl_errorf(TL_EINTERNAL, "flush: the sealed queue changed under the maintenance lock");
+        if (nm) {
+            tl_replace_manifest(log, nm);
+            log->flushes++;
+            tl_maint_notify(log);
+        } else if (st == TL_OK) {
+            st = tl_log_nomem(log, "flushing");
+        }
+    }
+    pthread_mutex_unlock(&log->wlock);
+out:
+    for (size_t i = 0; i < built; i++)
+        tl_segment_release(segs[i]);
+    tl_free(segs);
+    tl_manifest_release(m);
+    return st;
+}
+
+tl_status tl_maintain(tl_log *log, int compact, int seal)
+{
+    pthread_mutex_lock(&log->mlock);
+    tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
+    pthread_mutex_unlock(&log->mlock);
+    return st;
+}
+
+tl_status tl_flush(tl_log *log) { return log ? tl_maintain(log, 0, 1) : tl_err_null("log"); }
+
+tl_status tl_compact(tl_log *log) { return log ? tl_maintain(log, 1, 1) : tl_err_null("log"); }

@@ -1,0 +1,97 @@
+/*
+ * log.h - the log object and the internal operations its units share.
+ *
+ * Locking (always taken in this order, never the reverse):
+ *   tlock  start/stop of the maintenance thread (held across its join);
+ *   mlock  serializes flush and compaction (user calls, the busy "flush"
+ *          policy and the worker); the heavy work runs under mlock only;
+ *   wlock  everything mutable: memtable, tombstones, manifest pointer,
+ *          cached view, retired queue, snapshot registry, counters.
+ * Readers take wlock only to acquire/release a snapshot; everything a
+ * snapshot reaches is immutable.  Maintenance builds new segments outside
+ * wlock and publishes them with one pointer swap under it.
+ *
+ * Epochs: every retire step stamps its handles with log->epoch and then
+ * increments it; a snapshot records log->epoch when acquired.  Snapshots are
+ * linked in acquisition order, so the oldest live one is the list head and a
+ * retired handle is releasable iff its epoch < head->epoch (or no snapshot).
+ */
+#ifndef TL_LOG_H
+#define TL_LOG_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "memtable.h"
+#include "retired.h"
+#include "storage.h"
+#include "tombs.h"
+#include "view.h"
+
+/* Background compaction starts at this many L0 segments or tombstones. */
+#define TL_L0_TRIGGER 4
+#define TL_TOMB_TRIGGER 32
+/* Pages per L1 segment written by compaction. */
+#define TL_L1_SEG_PAGES 64
+
+struct tl_snapshot {
+    tl_rc rc;
+    tl_log *log;
+    tl_view *view;
+    tl_mtcap mt;
+    uint64_t epoch;
+    struct tl_snapshot *prev, *next;
+};
+
+struct tl_log {
+    pthread_mutex_t wlock, mlock, tlock;
+    pthread_cond_t cv; /* wakes the worker; waited on with wlock */
+    tl_config cfg;
+    size_t mt_max_records;
+    size_t page_records;
+    size_t slab_bytes;   /* memrun slab size (see storage.h) */
+    tl_slab *slab;       /* current memrun slab */
+    atomic_int closed;
+    atomic_int maint_mode; /* TL_MAINT_* currently in effect */
+
+    tl_memtable mt;
+    tl_tombs tombs;
+    uint64_t tomb_seq;   /* seq of the newest tombstone */
+    uint64_t max_wm;     /* greatest watermark given to any source */
+    tl_manifest *man;
+    tl_view *view;       /* cache for snapshots; NULL when stale */
+    tl_retired ret;
+    uint64_t epoch;
+    struct tl_snapshot *snap_head, *snap_tail;
+    size_t live_snaps;
+
+    int maint_running, maint_stop;
+    pthread_t thread;
+
+    atomic_ullong alloc_failures;
+    uint64_t flushes, compactions;
+};
+
+/* Count an allocation failure of this log and set the message. */
+tl_status tl_log_nomem(tl_log *log, const char *what);
+
+/* wlock held: seal the memtable into a memrun (no-op when empty). */
+tl_status tl_seal_locked(tl_log *log);
+/* mlock held: optionally seal, then turn every memrun into an L0 segment. */
+tl_status tl_flush_mlocked(tl_log *log, int seal);
+/* wlock held: publish nm as the manifest (the log's reference moves to
+ * it) and drop the cached view. */
+void tl_replace_manifest(tl_log *log, tl_manifest *nm);
+/* mlock held: flush, then compact L0 (+ overlapping L1) into L1. */
+tl_status tl_compact_mlocked(tl_log *log, int seal);
+/* Takes mlock: flush (compact = 0) or flush + compact; seal first if asked. */
+tl_status tl_maintain(tl_log *log, int compact, int seal);
+
+/* wlock held: build log->view if stale. */
+tl_status tl_view_current(tl_log *log, tl_view **out);
+/* wlock held: wake the worker if it has work. */
+void tl_maint_notify(tl_log *log);
+/* Stop and join the worker (no-op if not running). */
+void tl_maint_stop_internal(tl_log *log);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * reader.h - what iterators and span enumerators share: sizing a snapshot's
+ * sources and adding them, in age order, to a merge.
+ */
+#ifndef TL_READER_H
+#define TL_READER_H
+
+#include "log.h"
+#include "merge.h"
+
+/* Cursor slots needed for snap; *nrun_pages = pages of its memtable run
+ * (the caller provides nrun_pages + 1 page slots). */
+size_t tl_reader_sizes(const tl_snapshot *snap, size_t *nrun_pages);
+/* Add snap's sources positioned at lo: L1 and L0 always; memruns and the
+ * memtable when all. */
+void tl_reader_add_sources(const tl_snapshot *snap, tl_merge *mg, tl_page *mtpages, int64_t lo, int all);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * refcount.h - atomic reference counts of the immutable, shared objects
+ * (memruns, segments, levels, manifests, views, snapshots, captures).
+ * Retain is relaxed (the caller already holds a reference); the final
+ * release is acq_rel so the freeing thread sees every earlier write.
+ */
+#ifndef TL_REFCOUNT_H
+#define TL_REFCOUNT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+typedef atomic_size_t tl_rc;
+
+static inline void tl_rc_init(tl_rc *rc) { atomic_init(rc, 1); }
+static inline void tl_rc_inc(tl_rc *rc) { atomic_fetch_add_explicit(rc, 1, memory_order_relaxed); }
+/* True when this was the last reference. */
+static inline int tl_rc_dec(tl_rc *rc)
+{
+    return atomic_fetch_sub_explicit(rc, 1, memory_order_acq_rel) == 1;
+}
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * snapshot.c - snapshots: a view (manifest + tombstone intervals) and a
+ * capture of the memtable, both held by reference.
+ *
+ * Acquire costs one allocation and a few refcount increments under wlock:
+ * the view is cached by the log until something structural changes, and the
+ * memtable capture shares its chunks (see memtable.h).  Snapshots are linked
+ * in acquisition order for the epoch rule (log.h).
+ */
+#include <pthread.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "log.h"
+
+tl_status tl_view_current(tl_log *log, tl_view **out)
+{
+    if (!log->view && tl_view_build(log->man, log->tombs.v, log->tombs.n, &log->view) != TL_OK)
+        return TL_ENOMEM;
+    *out = log->view;
+    return TL_OK;
+}
+
+tl_status tl_snapshot_acquire(tl_log *log, tl_snapshot **out)
+{
+    if (!log)
+        return tl_err_null("log");
+    if (!out)
+        return tl_err_null("out");
+    *out = NULL;
+    tl_snapshot *s = tl_alloc(sizeof *s);
+    if (!s)
+        return tl_log_nomem(log, "acquiring a snapshot");
+    pthread_mutex_lock(&log->wlock);
+    if (atomic_load_explicit(&log->closed, memory_order_relaxed)) {
+        pthread_mutex_unlock(&log->wlock);
+        tl_free(s);
+        return tl_err_closed();
+    }
+    tl_view *v;
+    if (tl_view_current(log, &v) != TL_OK || tl_mt_capture(&log->mt, &s->mt) != TL_OK) {
+        pthread_mutex_unlock(&log->wlock);
+        tl_free(s);
+        return tl_log_nomem(log, "acquiring a snapshot");
+    }
+    tl_view_retain(v);
+    s->view = v;
+    tl_rc_init(&s->rc);
+    s->log = log;
+    s->epoch = log->epoch;
+    s->next = NULL;
+    s->prev = log->snap_tail;
+    if (log->snap_tail)
+        log->snap_tail->next = s;
+    else
+        log->snap_head = s;
+    log->snap_tail = s;
+    log->live_snaps++;
+    pthread_mutex_unlock(&log->wlock);
+    *out = s;
+    return TL_OK;
+}
+
+tl_status tl_snapshot_retain(tl_snapshot *snap)
+{
+    if (!snap)
+        return tl_err_null("snap");
+    tl_rc_inc(&snap->rc);
+    return TL_OK;
+}
+
+void tl_snapshot_release(tl_snapshot *snap)
+{
+    if (!snap || !tl_rc_dec(&snap->rc))
+        return;
+    tl_log *log = snap->log;
+    pthread_mutex_lock(&log->wlock);
+    if (snap->prev)
+        snap->prev->next = snap->next;
+    else
+        log->snap_head = snap->next;
+    if (snap->next)
+        snap->next->prev = snap->prev;
+    else
+        log->snap_tail = snap->prev;
+    log->live_snaps--;
+    pthread_mutex_unlock(&log->wlock);
+    tl_view_release(snap->view);
+    tl_mtcap_release(&snap->mt);
+    tl_free(snap);
+}
+
+tl_log *tl_snapshot_log(const tl_snapshot *snap) { return snap ? snap->log : NULL; }

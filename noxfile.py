@@ -1,0 +1,420 @@
+"""Developer and CI sessions.  ``nox -l`` lists them; ``nox -s tests`` is the
+test command of the README (and of ``.ci/run``).
+
+Sessions
+    tests        build + install the package (wheel, non-editable), then run
+                 tests/ and conformance/ once per built backend
+                 (TIMELOG_BACKEND=...); tests/ include the docstring doctests.
+    conformance  conformance/ for every backend x every Python 3.10-3.13
+                 present; prints a table; ``-- --backend cffi`` for one
+                 backend, ``-- --python 3.12`` for one Python.
+    core         the C engine's tests, plain and under ASan/UBSan and TSan.
+    fuzz         the engine fuzzers (FUZZ_SECONDS, default 60).
+    lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
+    docs         Sphinx (warnings are errors) + every docs example as a doctest
+                 on every built backend.
+    bench        asv run + publish + docs/performance.md (tools/run_bench.py).
+    bench_gate   fail on a backend below its target ratio or a >10% regression.
+
+Interpreters are found as ``python3.X`` on PATH; with pyenv, the installed
+3.10-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
+Python that is missing is reported by name (``tests`` and ``docs`` use the
+Python running nox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+BACKENDS = ("capi", "cython", "cffi")
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+DEFAULT_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# Where wheels built by these sessions are kept, keyed by a hash of the
+# sources: tests, docs and bench on one Python share one build.
+WHEELHOUSE = ROOT / ".nox" / "_wheels"
+# What goes into the package build (copied to a clean directory first, so
+# in-place builds, caches and .so files of the working tree never leak in).
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "core/include",
+                "core/src", "backends", "timelog")
+IGNORED_BUILD_FILES = ("*.so", "*.o", "*.a", "*.pyc", "__pycache__", "build", "*.egg-info",
+                       "_backend_cython.c", "_engine.c", "*.html")
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+
+def _pyenv_setup() -> None:
+    """Make pyenv's shims resolve python3.10 .. python3.13 if they are installed."""
+    pyenv = shutil.which("pyenv")
+    if not pyenv:
+        return
+    try:
+        out = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return
+    chosen = []
+    for minor in PYTHONS:
+        cands = [v for v in out if v.startswith(minor + ".") and v[len(minor) + 1:].isdigit()]
+        if cands:
+            chosen.append(max(cands, key=lambda v: int(v.rsplit(".", 1)[1])))
+    # Versions already asked for (PYENV_VERSION) come first, then the
+    # interpreter running nox, so the default "python" does not change.
+    current = ".".join(map(str, sys.version_info[:3]))
+    chosen.sort(key=lambda v: v != current)
+    first = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    merged = first + [v for v in chosen if v not in first]
+    if merged:
+        os.environ["PYENV_VERSION"] = ":".join(merged)
+
+
+_pyenv_setup()
+
+
+def find_python(version: str) -> str | None:
+    """Path of an interpreter for ``version`` ("3.12"), or None."""
+    if version == DEFAULT_PYTHON:
+        return sys.executable
+    exe = shutil.which(f"python{version}")
+    if exe is None:
+        return None
+    probe = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+                           capture_output=True, text=True)
+    return exe if probe.returncode == 0 and probe.stdout.strip() == version else None
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for rel in BUILD_INPUTS:
+        path = ROOT / rel
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for f in files:
+            if any(f.match(pat) or pat in f.relative_to(ROOT).parts
+                   for pat in IGNORED_BUILD_FILES):
+                continue
+            h.update(str(f.relative_to(ROOT)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def clean_copy(dest: Path) -> Path:
+    """Copy the build inputs to ``dest``, without build products or caches."""
+    dest.mkdir(parents=True)
+    for rel in BUILD_INPUTS:
+        path = ROOT / rel
+        if path.is_dir():
+            shutil.copytree(path, dest / rel, ignore=shutil.ignore_patterns(*IGNORED_BUILD_FILES))
+        elif path.exists():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest / rel)
+    return dest
+
+
+def build_wheel(session: nox.Session, python: str) -> Path:
+    """Build (or reuse) the package wheel for ``python`` from a clean copy.
+
+    ``pip wheel`` with build isolation: the build requirements come from the
+    package index, as for a user's ``pip install .``.
+    """
+    tag = subprocess.run([python, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    out = WHEELHOUSE / f"{_source_hash()}-{tag}"
+    wheels = sorted(out.glob("timelog-*.whl"))
+    if wheels:
+        session.log(f"reusing {wheels[-1].relative_to(ROOT)} (sources unchanged)")
+        return wheels[-1]
+    with tempfile.TemporaryDirectory(prefix="timelog-src-") as tmp:
+        src = clean_copy(Path(tmp) / "timelog")
+        out.mkdir(parents=True, exist_ok=True)
+        session.run(python, "-m", "pip", "wheel", "--no-deps", "-w", str(out), str(src),
+                    external=True)
+    return sorted(out.glob("timelog-*.whl"))[-1]
+
+
+def install_package(session: nox.Session, extras: str = "test", python: str = "python") -> None:
+    """Install the freshly built wheel (non-editable) with ``extras`` into the venv."""
+    wheel = build_wheel(session, python if python != "python" else _venv_python(session))
+    session.run(python, "-m", "pip", "install", "--force-reinstall", "--no-deps", str(wheel),
+                external=True)
+    session.run(python, "-m", "pip", "install", f"{wheel}[{extras}]", external=True)
+
+
+def _venv_python(session: nox.Session) -> str:
+    return str(Path(session.virtualenv.location) / "bin" / "python")
+
+
+def built_backends(session: nox.Session, python: str = "python") -> list[str]:
+    """Backends whose compiled module the installed distribution contains.
+
+    Read from the wheel's file list, without importing anything: a backend
+    that is built but broken must fail its tests, not be skipped.  ``-I``
+    keeps the source tree (the working directory) off sys.path.
+    """
+    code = (
+        "import importlib.metadata as m, fnmatch; "
+        "files = [str(f) for f in m.files('timelog')]; "
+        "pats = {'capi': 'timelog/_backend_capi.*', 'cython': 'timelog/_backend_cython.*', "
+        "'cffi': 'timelog/_backend_cffi/_engine.*'}; "
+        "print(' '.join(b for b, p in pats.items() "
+        "if any(fnmatch.fnmatch(f, p) and not f.endswith(('.py', '.pyc')) for f in files)))"
+    )
+    out = session.run(python, "-I", "-c", code, silent=True, external=True) or ""
+    names = out.split()
+    if not names:
+        session.error("no backend is built in the installed package")
+    session.log(f"built backends: {', '.join(names)}")
+    return names
+
+
+def test_paths(*names: str) -> list[str]:
+    return [str(ROOT / n) for n in names if (ROOT / n).is_dir()]
+
+
+def junit_counts(path: Path) -> dict[str, int]:
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    c = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors",
+                                                            "skipped")}
+    c["passed"] = c["tests"] - c["failures"] - c["errors"] - c["skipped"]
+    return c
+
+
+def run_pytest(session: nox.Session, backend: str, paths: list[str], junit: Path,
+               python: str = "python", extra: tuple[str, ...] = ()) -> bool:
+    """pytest on the installed package with TIMELOG_BACKEND=backend; True if it passed.
+
+    It runs from an empty directory, so neither pytest nor the interpreters
+    the tests start can import the source tree's ``timelog/`` instead of the
+    installed one; ``--import-mode=append`` puts the repository root (needed
+    by the ``conformance`` package) after site-packages for the same reason.
+    """
+    env = {"TIMELOG_BACKEND": backend, "TIMELOG_EXPECT_INSTALLED": "1",
+           "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
+    args = [python, "-m", "pytest", *paths, f"--rootdir={ROOT}", "--import-mode=append",
+            "-p", "no:cacheprovider", "-q", f"--junitxml={junit}",
+            "-o", f"junit_suite_name={backend}", *extra]
+    workdir = junit.parent / f"cwd-{backend}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with session.chdir(workdir):
+            session.run(*args, env=env, external=True)
+    except nox.command.CommandFailed:
+        return False
+    return True
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def tests(session: nox.Session) -> None:
+    """Install the package (built wheel, not editable) and run tests/ + conformance/
+    on every built backend.  Extra arguments go to pytest."""
+    install_package(session, "test")
+    paths = test_paths("tests", "conformance")
+    failed = []
+    results = {}
+    for backend in built_backends(session):
+        junit = Path(session.create_tmp()).resolve() / f"junit-{backend}.xml"
+        ok = run_pytest(session, backend, paths, junit, extra=tuple(session.posargs))
+        if junit.exists():
+            results[backend] = junit_counts(junit)
+        if not ok:
+            failed.append(backend)
+    for backend, c in results.items():
+        session.log(f"{backend:>7}: {c['passed']} passed, {c['failures'] + c['errors']} failed, "
+                    f"{c['skipped']} skipped of {c['tests']}")
+    if failed:
+        session.error(f"tests failed on backend(s): {', '.join(failed)}")
+
+
+def _conformance_args(session: nox.Session) -> tuple[list[str], list[str], list[str]]:
+    backends: list[str] = []
+    pythons: list[str] = []
+    rest: list[str] = []
+    args = list(session.posargs)
+    while args:
+        a = args.pop(0)
+        if a in ("--backend", "--python") and args:
+            value = args.pop(0)
+        elif a.startswith(("--backend=", "--python=")):
+            a, value = a.split("=", 1)
+        else:
+            rest.append(a)
+            continue
+        target = backends if a == "--backend" else pythons
+        target.extend(v for v in value.split(",") if v)
+    bad = [b for b in backends if b not in BACKENDS] + [p for p in pythons if p not in PYTHONS]
+    if bad:
+        session.error(f"unknown --backend/--python value(s) {bad}; backends: {BACKENDS}, "
+                      f"pythons: {PYTHONS}")
+    return backends or list(BACKENDS), pythons or list(PYTHONS), rest
+
+
+@nox.session(python=False)
+def conformance(session: nox.Session) -> None:
+    """conformance/ on every backend x Python 3.10-3.13 present; prints the table.
+
+    ``nox -s conformance -- --backend cffi --python 3.12``; other arguments go
+    to pytest.  One venv per Python (.nox/conformance-3.X), reused.
+    """
+    backends, pythons, rest = _conformance_args(session)
+    paths = test_paths("conformance")
+    if not paths:
+        session.error("conformance/ does not exist")
+    table: dict[tuple[str, str], str] = {}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    missing, failures = [], []
+    for version in pythons:
+        exe = find_python(version)
+        if exe is None:
+            missing.append(version)
+            session.warn(f"Python {version}: interpreter python{version} not found "
+                         "(install it, e.g. with pyenv); reported as missing")
+            continue
+        venv = ROOT / ".nox" / f"conformance-{version}"
+        py = str(venv / "bin" / "python")
+        if not Path(py).exists():
+            session.run(exe, "-m", "venv", str(venv), external=True)
+            session.run(py, "-m", "pip", "install", "--upgrade", "pip", external=True)
+        install_package(session, "test", python=py)
+        built = built_backends(session, python=py)
+        for backend in backends:
+            if backend not in built:
+                table[(backend, version)] = "not built"
+                failures.append(f"{backend}/{version} not built")
+                continue
+            junit = venv / f"junit-{backend}.xml"
+            junit.unlink(missing_ok=True)
+            ok = run_pytest(session, backend, paths, junit, python=py, extra=tuple(rest))
+            if junit.exists():
+                c = counts[(backend, version)] = junit_counts(junit)
+                table[(backend, version)] = (f"{c['passed']}/{c['failures'] + c['errors']}/"
+                                             f"{c['skipped']}")
+            else:
+                table[(backend, version)] = "no report"
+            if not ok:
+                failures.append(f"{backend}/{version}")
+    present = [v for v in pythons if v not in missing]
+    width = max(14, *(len(v) for v in table.values())) if table else 14
+    lines = ["conformance: passed/failed/skipped per backend x Python",
+             "backend  " + "".join(f"{'py' + v:>{width + 2}}" for v in pythons)]
+    for backend in backends:
+        cells = [table.get((backend, v), "missing") for v in pythons]
+        lines.append(f"{backend:<9}" + "".join(f"{cell:>{width + 2}}" for cell in cells))
+    print("\n".join(lines), flush=True)
+    if missing:
+        session.warn(f"Python(s) not found, not tested: {', '.join(missing)}")
+    for version in present:
+        totals = {b: counts[(b, version)]["tests"] for b in backends if (b, version) in counts}
+        if len(set(totals.values())) > 1:
+            failures.append(f"Python {version}: backends differ in test count {totals}")
+    if not present:
+        session.error("no Python from 3.10 to 3.13 was found")
+    if failures:
+        session.error("conformance failed: " + "; ".join(failures))
+
+
+def _compiles(cc: str, *flags: str) -> bool:
+    """Whether ``cc`` can build and link a trivial program with ``flags``."""
+    if not shutil.which(cc):
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "t.c"
+        src.write_text("int main(void){return 0;}\n")
+        r = subprocess.run([cc, *flags, str(src), "-o", str(Path(tmp) / "t")],
+                           capture_output=True)
+        return r.returncode == 0
+
+
+def _ensure_toolchain(session: nox.Session, fuzz: bool = False) -> None:
+    """Sanitizer runtimes for core/Makefile's compiler (gcc unless CC is set),
+    and clang's libFuzzer for ``fuzz``; apt-get them if missing and root."""
+    cc = os.environ.get("CC", "gcc")
+    ok = _compiles(cc, "-fsanitize=address,undefined") and _compiles(cc, "-fsanitize=thread")
+    if fuzz:
+        ok = ok and _compiles("clang", "-fsanitize=fuzzer-no-link,address", "-c")
+    if ok:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.error(f"sanitizer runtimes for {cc} (or clang's libFuzzer) are missing: install "
+                      "clang and libclang-rt-14-dev (Debian), or run as root so this session can")
+    session.run("apt-get", "update", external=True)
+    session.run("apt-get", "install", "-y", "--no-install-recommends", "build-essential",
+                "clang", "libclang-rt-14-dev", external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
+@nox.session(python=False)
+def core(session: nox.Session) -> None:
+    """make -C core check, then under ASan/UBSan and TSan."""
+    _ensure_toolchain(session)
+    session.run("make", "-C", "core", "check", external=True)
+    session.run("make", "-C", "core", "check", "SANITIZE=address", external=True)
+    session.run("make", "-C", "core", "check", "SANITIZE=thread", external=True)
+
+
+@nox.session(python=False)
+def fuzz(session: nox.Session) -> None:
+    """The engine fuzzers for FUZZ_SECONDS (default 60) each."""
+    _ensure_toolchain(session, fuzz=True)
+    seconds = os.environ.get("FUZZ_SECONDS", "60")
+    session.run("make", "-C", "core", "fuzz", f"FUZZ_SECONDS={seconds}", external=True)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (config in pyproject.toml) + a strict build of the extensions."""
+    session.install("ruff", "setuptools>=64", "Cython>=3.0", "cffi>=1.17")
+    failed = []
+    try:
+        session.run("ruff", "check", str(ROOT), *session.posargs)
+    except nox.command.CommandFailed:
+        failed.append("ruff")
+    # -Wall -Wextra -Werror on the engine and the C-API binding (setup.py), in
+    # a clean copy so that nothing is generated in the working tree.
+    build = Path(session.create_tmp()).resolve() / "strict-build"
+    shutil.rmtree(build, ignore_errors=True)
+    src = clean_copy(build / "src")
+    try:
+        with session.chdir(src):
+            session.run("python", "setup.py", "-q", "build_ext", "--force", "--build-temp",
+                        str(build / "tmp"), "--build-lib", str(build / "lib"),
+                        env={"TIMELOG_STRICT": "1"})
+    except nox.command.CommandFailed:
+        failed.append("strict build")
+    if failed:
+        session.error(f"lint failed: {', '.join(failed)}")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Sphinx HTML (warnings are errors) and the docs' doctests on every built backend."""
+    install_package(session, "test")
+    reqs = ROOT / "docs" / "requirements.txt"
+    session.install("sphinx", *(["-r", str(reqs)] if reqs.exists() else []))
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run("python", "tools/doctest_docs.py")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def bench(session: nox.Session) -> None:
+    """asv run + publish (dashboard in .asv/html) and docs/performance.md."""
+    install_package(session, "test")
+    session.install("asv", "matplotlib", "sortedcontainers")
+    session.run("python", "tools/run_bench.py", *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def bench_gate(session: nox.Session) -> None:
+    """Fail if a backend is below its target ratio to capi or regressed > 10%."""
+    session.install("asv")
+    session.run("python", "tools/bench_gate.py", *session.posargs)
