@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-TS_MIN = -(2**63)
-TS_MAX = 2**63 - 1
+from conformance._support import TS_MIN
 
 
 class Model:
@@ -46,7 +43,3 @@ class Model:
 def canonical(records):
     """Order-insensitive within equal timestamps: sorted by (ts, repr(key))."""
     return sorted(records, key=lambda r: (r[0], repr(r[1])))
-
-
-def same_multiset(a, b) -> bool:
-    return Counter(a) == Counter(b)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -308,25 +309,36 @@ def test_concurrent_writers_lose_nothing(backend):
     log.close()
 
 
-def test_iterator_closed_by_another_thread_while_read(backend):
+@pytest.fixture
+def fast_switch():
+    """Switch threads as often as possible, to open race windows."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def test_iterator_closed_by_another_thread_while_read(backend, fast_switch):
     log = backend.Timelog(**S.TINY)
     S.fill(log, 20000)
     log.flush()
-    for _ in range(5):
+    for _ in range(10):
         it = log.all()
         got = []
         errors = []
+        started = threading.Event()
 
-        def read(it=it, got=got, errors=errors):
+        def read(it=it, got=got, errors=errors, started=started):
             try:
                 while batch := it.next_batch(16):
                     got.extend(t for t, _ in batch)
+                    started.set()
             except Exception as exc:
                 errors.append(exc)
 
         th = threading.Thread(target=read)
         th.start()
-        time.sleep(0.001)
+        started.wait(10)
         it.close()
         th.join()
         assert errors == []
@@ -337,22 +349,28 @@ def test_iterator_closed_by_another_thread_while_read(backend):
     log.close()
 
 
-def test_span_closed_by_another_thread_while_read(backend):
+def test_span_closed_by_another_thread_while_read(backend, fast_switch):
     log = backend.Timelog(target_page_bytes=1 << 20)
     log.extend([(t, t) for t in range(20000)])
     log.flush()
-    for _ in range(5):
+    for _ in range(10):
         with log.page_spans(0, 20000) as spans:
             span = next(spans)
         view = span.objects()
         n = len(view)
         errors = []
+        started = threading.Event()
 
-        def read(view=view, n=n, errors=errors):
+        def read(view=view, span=span, n=n, errors=errors, started=started):
             try:
                 for i in range(n):
+                    if i == 100:
+                        started.set()
                     if view[i] != i:
                         errors.append(("value", i))
+                        return
+                    if i % 2000 == 0 and span.copy_timestamps() != list(range(n)):
+                        errors.append(("timestamps", i))
                         return
             except ValueError as exc:
                 if str(exc) != S.MSG_SPAN_CLOSED:
@@ -362,7 +380,7 @@ def test_span_closed_by_another_thread_while_read(backend):
 
         th = threading.Thread(target=read)
         th.start()
-        time.sleep(0.001)
+        started.wait(10)
         span.close()
         th.join()
         assert errors == []
@@ -371,3 +389,59 @@ def test_span_closed_by_another_thread_while_read(backend):
     S.collect()
     assert S.pins(log) == 0
     log.close()
+
+
+def test_close_races_with_writer_thread(backend):
+    payload = S.Payload("w")
+    base = sys.getrefcount(payload)
+    for _ in range(5):
+        log = backend.Timelog(**S.TINY)
+        errors = []
+        started = threading.Event()
+
+        def write(log=log, errors=errors, started=started):
+            try:
+                for i in range(100000):
+                    log.append(i, payload)
+                    if i % 50 == 49:
+                        log.extend([(i, payload)] * 10)
+                    started.set()
+            except backend.TimelogError as exc:
+                if str(exc) != S.MSG_CLOSED:
+                    errors.append(exc)
+            except Exception as exc:
+                errors.append(exc)
+
+        th = threading.Thread(target=write)
+        th.start()
+        started.wait(10)
+        log.close()
+        th.join()
+        assert errors == []
+        assert log.closed
+    S.collect()
+    # Every reference taken by an append, accepted or refused, was given back.
+    assert sys.getrefcount(payload) == base
+
+
+def test_background_releases_run_on_calling_threads(backend):
+    idents = []
+    main = threading.get_ident()
+
+    class Tracked:
+        def __del__(self):
+            idents.append(threading.get_ident())
+
+    log = backend.Timelog(maintenance="background", **S.TINY)
+    for t in range(300):
+        log.append(t, Tracked())
+    time.sleep(0.05)  # let the worker flush and compact meanwhile
+    log.delete_before(200)
+    log.compact()
+    log.stats()
+    assert len(idents) == 200
+    log.close()
+    assert len(idents) == 300
+    # Finalizers run in the Python thread that called into the log, never in
+    # the engine's maintenance thread.
+    assert set(idents) == {main}

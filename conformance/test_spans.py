@@ -508,3 +508,47 @@ def test_large_span_scan_into_numpy(backend, np):
             span.close()
     assert np.array_equal(np.sort(np.concatenate(total)), np.arange(20000))
     log.close()
+
+
+def _dropped_log_span(backend, n=200):
+    log = backend.Timelog(**S.TINY)
+    S.fill(log, n)
+    log.flush()
+    spans = log.page_spans(0, n)
+    del log
+    S.collect()
+    return spans
+
+
+def test_span_iterator_outlives_log(backend):
+    spans = _dropped_log_span(backend)
+    got = []
+    for span in spans:
+        got += list(zip(span.copy_timestamps(), span.objects(), strict=True))
+        span.close()
+    assert sorted(got) == [(t, ("p", t)) for t in range(200)]
+
+
+def test_buffer_outlives_log_and_span(backend, np):
+    spans = _dropped_log_span(backend)
+    span = next(spans)
+    expected = span.copy_timestamps()
+    mv = span.timestamps
+    arr = np.asarray(span.timestamps)
+    del span, spans
+    S.collect()
+    assert mv.tolist() == expected
+    assert arr.tolist() == expected
+    mv.release()
+    assert arr.sum() == sum(expected)
+
+
+def test_objects_view_outlives_log_and_span(backend):
+    spans = _dropped_log_span(backend)
+    span = next(spans)
+    ts = span.copy_timestamps()
+    view = span.objects()
+    del span, spans
+    S.collect()
+    assert view.copy() == [("p", t) for t in ts]
+    assert view[-1] == ("p", ts[-1])

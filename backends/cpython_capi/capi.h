@@ -25,8 +25,15 @@
 
 /* Records moved per engine call on the bulk paths (extend, next_batch). */
 #define CAPI_CHUNK 4096
-/* Records a TimelogIter reads ahead per engine call for __next__. */
-#define CAPI_ITER_BUF 128
+/* Records a TimelogIter reads ahead per engine call for __next__: 24 keeps
+ * the whole object (with its GC header) under pymalloc's 512-byte limit, so
+ * short queries never reach malloc. */
+#define CAPI_ITER_BUF 24
+/* Tuples __next__ keeps for reuse: two, so that `for rec in it` (which
+ * still holds the previous record during the call) reuses the one before. */
+#define CAPI_ITER_RING 2
+/* With every kept tuple shared, one new tuple in this many replaces one. */
+#define CAPI_ITER_RING_RETRY 8
 /* Handles released per tl_drain_retired() call. */
 #define CAPI_DRAIN_CAP 512
 /* Engine calls moving at least this many records run without the GIL. */
@@ -61,7 +68,10 @@ typedef struct {
 typedef struct {
     CAPI_READER_FIELDS
     tl_iter *it;
-    PyObject *last;            /* last (ts, obj) returned, reused when unshared */
+    PyObject *ring[CAPI_ITER_RING]; /* recent (ts, obj) tuples, refilled once
+                                       only the iterator holds them */
+    int ring_next;             /* ring slot a new tuple replaces */
+    int ring_misses;           /* new tuples since the last swap */
     int eof;                   /* engine exhausted; buffer may still hold records */
     int in_use;                /* an engine fill runs without the GIL */
     PyThread_type_lock fill_lock; /* created on the first GIL-free fill */

@@ -43,19 +43,23 @@ static void iter_cleanup(TimelogIterObject *self)
     TimelogObject *owner = self->owner;
     tl_snapshot *snap = self->snap;
     tl_iter *core = self->it;
-    PyObject *last = self->last;
+    PyObject *ring[CAPI_ITER_RING];
+    for (int j = 0; j < CAPI_ITER_RING; j++) {
+        ring[j] = self->ring[j];
+        self->ring[j] = NULL;
+    }
 
     self->closed = 1;
     self->eof = 1;
     self->it = NULL;
     self->snap = NULL;
     self->owner = NULL;
-    self->last = NULL;
     self->pos = self->len = 0;
 
     tl_iter_destroy(core);
     capi_reader_release(owner, snap);
-    Py_XDECREF(last);
+    for (int j = 0; j < CAPI_ITER_RING; j++)
+        Py_XDECREF(ring[j]);
 }
 
 PyObject *capi_iter_new(TimelogObject *owner, int32_t query, int64_t t1, int64_t t2)
@@ -86,7 +90,8 @@ static void iter_dealloc(TimelogIterObject *self)
 static int iter_traverse(TimelogIterObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->owner);
-    Py_VISIT(self->last);
+    for (int j = 0; j < CAPI_ITER_RING; j++)
+        Py_VISIT(self->ring[j]);
     return 0;
 }
 
@@ -104,18 +109,23 @@ static int iter_clear(TimelogIterObject *self)
  * batches do not trigger costly full collections. */
 static inline int payload_is_atomic(PyObject *obj)
 {
-    return !PyObject_IS_GC(obj)
+    return !PyType_IS_GC(Py_TYPE(obj))
            || (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
 }
 
-/* (ts, obj), stealing the reference to obj. */
-static inline PyObject *make_record(int64_t ts, PyObject *obj)
+/* The timestamp as an int, or NULL after releasing obj (whose reference
+ * the caller was about to hand over). */
+static inline PyObject *ts_object(int64_t ts, PyObject *obj)
 {
     PyObject *t = PyLong_FromLongLong(ts);
-    if (t == NULL) {
+    if (t == NULL)
         Py_DECREF(obj);
-        return NULL;
-    }
+    return t;
+}
+
+/* A new (t, obj) tuple, stealing both references (released on failure). */
+static inline PyObject *new_record(PyObject *t, PyObject *obj)
+{
     PyObject *rec = PyTuple_New(2);
     if (rec == NULL) {
         Py_DECREF(t);
@@ -124,8 +134,6 @@ static inline PyObject *make_record(int64_t ts, PyObject *obj)
     }
     PyTuple_SET_ITEM(rec, 0, t);
     PyTuple_SET_ITEM(rec, 1, obj);
-    if (payload_is_atomic(obj))
-        PyObject_GC_UnTrack(rec);
     return rec;
 }
 
@@ -167,36 +175,38 @@ static PyObject *iter_next(TimelogIterObject *self)
     Py_ssize_t i = self->pos++;
     PyObject *obj = CAPI_H2O(self->h_buf[i]);
     Py_INCREF(obj);
-
-    PyObject *rec = self->last;
-    if (rec == NULL || Py_REFCNT(rec) != 1) {
-        /* Shared (or first): a new tuple, kept for reuse. */
-        rec = make_record(self->ts_buf[i], obj);
-        if (rec == NULL)
-            return NULL;
-        Py_XSETREF(self->last, Py_NewRef(rec));
+    PyObject *t = ts_object(self->ts_buf[i], obj);
+    if (t == NULL)
+        return NULL;
+    for (int j = 0; j < CAPI_ITER_RING; j++) {
+        PyObject *rec = self->ring[j];
+        if (rec == NULL || Py_REFCNT(rec) != 1)
+            continue;
+        /* Only this iterator holds it: refill in place, as zip() does. */
+        PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
+        PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
+        PyTuple_SET_ITEM(rec, 0, t);
+        PyTuple_SET_ITEM(rec, 1, obj);
+        if (!PyObject_GC_IsTracked(rec))   /* the GC untracks atomic tuples */
+            PyObject_GC_Track(rec);
+        Py_INCREF(rec);
+        /* Last: releasing the old payload may run arbitrary code. */
+        Py_DECREF(old_t);
+        Py_DECREF(old_obj);
         return rec;
     }
-    /* Only this iterator holds the previous tuple (the caller unpacked it,
-     * as `for ts, obj in it` does): refill it in place, like zip(). */
-    PyObject *t = PyLong_FromLongLong(self->ts_buf[i]);
-    if (t == NULL) {
-        Py_DECREF(obj);
+    PyObject *rec = new_record(t, obj);
+    if (rec == NULL)
         return NULL;
+    /* Keep it for reuse.  When every kept tuple is held elsewhere (as with
+     * list(it)), swap one only now and then: the swap costs more than it
+     * saves until the caller starts dropping records again. */
+    int j = self->ring_next;
+    if (self->ring[j] == NULL || ++self->ring_misses >= CAPI_ITER_RING_RETRY) {
+        self->ring_misses = 0;
+        self->ring_next = j + 1 < CAPI_ITER_RING ? j + 1 : 0;
+        Py_XSETREF(self->ring[j], Py_NewRef(rec));
     }
-    PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
-    PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
-    PyTuple_SET_ITEM(rec, 0, t);
-    PyTuple_SET_ITEM(rec, 1, obj);
-    int atomic = payload_is_atomic(obj), tracked = PyObject_GC_IsTracked(rec);
-    if (atomic && tracked)
-        PyObject_GC_UnTrack(rec);
-    else if (!atomic && !tracked)
-        PyObject_GC_Track(rec);
-    Py_INCREF(rec);
-    /* Last: releasing the old payload may run arbitrary code. */
-    Py_DECREF(old_t);
-    Py_DECREF(old_obj);
     return rec;
 }
 
@@ -207,6 +217,9 @@ static Py_ssize_t iter_take(TimelogIterObject *self, int64_t *ts, tl_handle *h,
                             Py_ssize_t cap)
 {
     Py_ssize_t k = 0;
+    /* Code run between two chunks (finalizers) may have let another thread
+     * start a GIL-free fill on this iterator. */
+    iter_wait_idle(self);
     while (k < cap && self->pos < self->len) {
         ts[k] = self->ts_buf[self->pos];
         h[k] = self->h_buf[self->pos];
@@ -253,16 +266,24 @@ static PyObject *records_list(const int64_t *ts, const tl_handle *h, Py_ssize_t 
         capi_release_handles(h, (size_t)k);
         return NULL;
     }
+    /* Out of the GC while it fills: the collections its tuples trigger
+     * would otherwise walk it again and again. */
+    PyObject_GC_UnTrack(list);
     for (Py_ssize_t i = 0; i < k; i++) {
-        PyObject *rec = make_record(ts[i], CAPI_H2O(h[i]));
+        PyObject *obj = CAPI_H2O(h[i]);
+        PyObject *t = ts_object(ts[i], obj);
+        PyObject *rec = t != NULL ? new_record(t, obj) : NULL;
+        if (rec != NULL && payload_is_atomic(obj))
+            PyObject_GC_UnTrack(rec);
         if (rec == NULL) {
-            /* make_record released h[i]; the rest are still ours. */
+            /* h[i] was released with the failure; the rest are still ours. */
             capi_release_handles(h + i + 1, (size_t)(k - i - 1));
             Py_DECREF(list);
             return NULL;
         }
         PyList_SET_ITEM(list, i, rec);
     }
+    PyObject_GC_Track(list);
     return list;
 }
 

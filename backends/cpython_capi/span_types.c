@@ -253,6 +253,11 @@ static PyObject *span_copy_timestamps(PageSpanObject *self, PyObject *Py_UNUSED(
     PyObject *list = PyList_New(self->shape);
     if (list == NULL)
         return NULL;
+    /* The allocation may have run a finalizer that closed the span. */
+    if (span_check_open(self) < 0) {
+        Py_DECREF(list);
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < self->shape; i++) {
         PyObject *v = PyLong_FromLongLong(self->span.ts[i]);
         if (v == NULL) {
@@ -437,6 +442,11 @@ static PyObject *view_copy(ObjectsViewObject *self, PyObject *Py_UNUSED(ignored)
     PyObject *list = PyList_New(span->shape);
     if (list == NULL)
         return NULL;
+    /* The allocation may have run a finalizer that closed the span. */
+    if (view_span(self) == NULL) {
+        Py_DECREF(list);
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < span->shape; i++)
         PyList_SET_ITEM(list, i, Py_NewRef(CAPI_H2O(span->span.h[i])));
     return list;

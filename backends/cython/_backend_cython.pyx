@@ -54,7 +54,8 @@ cdef extern from "Python.h":
     PyObject *PyLong_FromLongLong_ "PyLong_FromLongLong"(long long v) noexcept
     void PyList_SET_ITEM_ "PyList_SET_ITEM"(object l, Py_ssize_t i, PyObject *o) noexcept
     Py_ssize_t Py_REFCNT_ "Py_REFCNT"(PyObject *o) noexcept
-    bint PyObject_IS_GC_ "PyObject_IS_GC"(PyObject *o) noexcept
+    bint PyType_IS_GC_ "PyType_IS_GC"(void *tp) noexcept
+    void *Py_TYPE_ "Py_TYPE"(PyObject *o) noexcept
     bint PyObject_GC_IsTracked_ "PyObject_GC_IsTracked"(PyObject *o) noexcept
     void PyObject_GC_Track_ "PyObject_GC_Track"(void *o) noexcept
     void PyObject_GC_UnTrack_ "PyObject_GC_UnTrack"(void *o) noexcept
@@ -76,8 +77,6 @@ cdef extern from "Python.h":
     bint PyIndex_Check(object o)
     object PySequence_GetItem(object o, Py_ssize_t i)
     Py_ssize_t PySequence_Size(object o) except -1
-    void PyErr_Fetch(PyObject **t, PyObject **v, PyObject **tb) noexcept
-    void PyErr_Restore(PyObject *t, PyObject *v, PyObject *tb) noexcept
     object PyList_New(Py_ssize_t n)
     object PyMemoryView_FromObject(object o)
     object PySeqIter_New(object seq)
@@ -89,7 +88,8 @@ cdef extern from "sched.h" nogil:
 
 cdef enum:
     CHUNK = 4096        # records moved per engine call on the bulk paths
-    ITER_BUF = 128      # records a TimelogIter reads ahead for __next__
+    ITER_BUF = 24       # records a TimelogIter reads ahead for __next__ (a
+                        # small object keeps short queries cheap to create)
     DRAIN_CAP = 512     # handles released per tl_drain_retired() call
     NOGIL_MIN = 2048    # engine calls moving this many records drop the GIL
     BUSY_TEXT = 512     # bytes kept of a TL_EBUSY message during extend()
@@ -173,25 +173,41 @@ cdef inline PyObject *_h2o(tl_handle h) noexcept nogil:
     return <PyObject *><uintptr_t>h
 
 
-cdef void _release_handles(const tl_handle *h, size_t n) noexcept:
+cdef extern from *:
+    """
+    /* DECREF n payload handles (GIL held), keeping any in-flight exception
+     * (PyErr_Fetch is deprecated from 3.12 on). */
+    static void tl_cy_release_handles(const uint64_t *h, size_t n)
+    {
+    #if PY_VERSION_HEX >= 0x030C0000
+        PyObject *exc = PyErr_GetRaisedException();
+    #else
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+    #endif
+        for (size_t i = 0; i < n; i++)
+            Py_DECREF((PyObject *)(uintptr_t)h[i]);
+    #if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(exc);
+    #else
+        PyErr_Restore(et, ev, tb);
+    #endif
+    }
+    """
+    void tl_cy_release_handles(const tl_handle *h, size_t n) noexcept
+
+
+cdef inline void _release_handles(const tl_handle *h, size_t n) noexcept:
     """DECREF n payloads (GIL held), keeping any in-flight exception."""
-    cdef PyObject *et
-    cdef PyObject *ev
-    cdef PyObject *tb
-    cdef size_t i
-    if n == 0:
-        return
-    PyErr_Fetch(&et, &ev, &tb)
-    for i in range(n):
-        Py_DECREF_(_h2o(h[i]))
-    PyErr_Restore(et, ev, tb)
+    if n != 0:
+        tl_cy_release_handles(h, n)
 
 
 cdef inline bint _payload_is_atomic(PyObject *obj) noexcept:
     # A record whose payload can never reference a container cannot be in a
     # cycle: it stays out of the GC (CPython's own rule for tuples), so large
     # batches do not trigger costly collections.
-    return (not PyObject_IS_GC_(obj)
+    return (not PyType_IS_GC_(Py_TYPE_(obj))
             or (PyTuple_CheckExact_(obj) and not PyObject_GC_IsTracked_(obj)))
 
 
@@ -228,13 +244,18 @@ cdef list _records(const int64_t *ts, const tl_handle *h, size_t n):
     except BaseException:
         _release_handles(h, n)
         raise
+    # out of the GC while it fills: the collections its tuples trigger would
+    # otherwise walk it again and again
+    PyObject_GC_UnTrack_(<PyObject *>out)
     for i in range(n):
         rec = _make_record(ts[i], _h2o(h[i]))
         if rec == NULL:
             # _make_record released h[i]; the rest are still ours
             _release_handles(h + i + 1, n - i - 1)
+            PyObject_GC_Track_(<PyObject *>out)
             _pending_error()
         PyList_SET_ITEM_(out, <Py_ssize_t>i, rec)
+    PyObject_GC_Track_(<PyObject *>out)
     return out
 
 
@@ -384,7 +405,7 @@ cdef int _extend_columns(tl_log *log, _Chunk *c, object timestamps,
     cdef bint have_view = False
     cdef Py_ssize_t n_ts, n_obj, i, stride
     cdef const char *base
-    cdef int64_t ts
+    cdef int64_t ts = 0
     cdef object obj
     if (not isinstance(timestamps, (list, tuple))
             and PyObject_CheckBuffer(timestamps)):
@@ -790,19 +811,40 @@ cdef class Timelog:
 
 
 # ---------------------------------------------------------------------------
-# Internal types: created only through the tp_new saved at module init (the
-# public slot refuses construction).
+# Internal types: created only through the constructor slots saved at
+# module init (the public slots refuse construction).
 # ---------------------------------------------------------------------------
 ctypedef object (*_newfunc)(object, object, PyObject *)
+ctypedef object (*_vectorcallfunc)(object, PyObject **, size_t, PyObject *)
 
-cdef _newfunc _tp_iter_new = NULL
-cdef _newfunc _tp_spaniter_new = NULL
-cdef _newfunc _tp_span_new = NULL
-cdef _newfunc _tp_view_new = NULL
+cdef struct _Maker:
+    void *new           # the type's own tp_new
+    void *vectorcall    # its tp_vectorcall (Cython sets one on 3.8+), or NULL
+
+cdef _Maker _tp_iter_new
+cdef _Maker _tp_spaniter_new
+cdef _Maker _tp_span_new
+cdef _Maker _tp_view_new
 
 
-cdef inline object _new_internal(_newfunc new, object tp):
-    return new(tp, _EMPTY, NULL)
+ctypedef PyObject *(*_iternextfunc)(PyObject *) except? NULL
+
+
+cdef object _next_or_stop(_iternextfunc iternext, object it):
+    """__next__ over the tp_iternext installed at module init (for-loops
+    call that slot directly and never build a StopIteration)."""
+    cdef PyObject *r = iternext(<PyObject *>it)
+    if r == NULL:
+        raise StopIteration
+    obj = <object>r
+    Py_DECREF_(r)
+    return obj
+
+
+cdef inline object _new_internal(_Maker m, object tp):
+    if m.vectorcall != NULL:
+        return (<_vectorcallfunc>m.vectorcall)(tp, NULL, 0, NULL)
+    return (<_newfunc>m.new)(tp, _EMPTY, NULL)
 
 
 cdef object _no_construct(object tp, object args, PyObject *kw):
@@ -829,7 +871,12 @@ cdef class TimelogIter:
     cdef bint _eof             # engine exhausted; the buffer may hold records
     cdef bint _in_use          # an engine fill runs without the GIL
     cdef Py_ssize_t _pos, _len # read-ahead window
-    cdef object _last          # the last tuple __next__ returned, for reuse
+    # The last two tuples __next__ returned, refilled in place once only
+    # this iterator holds them: two, because `for rec in it` still holds the
+    # previous record during the call.
+    cdef object _ring0
+    cdef object _ring1
+    cdef bint _ring_next       # ring slot a new tuple replaces
     cdef int64_t _ts_buf[ITER_BUF]
     cdef tl_handle _h_buf[ITER_BUF]
 
@@ -843,23 +890,26 @@ cdef class TimelogIter:
         cdef tl_iter *it
         cdef tl_snapshot *snap
         cdef Timelog owner
-        cdef object last
+        cdef object ring0, ring1
         self._wait_idle()
         it = self._it
         snap = self._snap
         owner = self._owner
-        last = self._last
+        ring0 = self._ring0
+        ring1 = self._ring1
         self._closed = True
         self._eof = True
         self._pos = self._len = 0
         self._it = NULL
         self._snap = NULL
         self._owner = None
-        self._last = None
+        self._ring0 = None
+        self._ring1 = None
         tl_iter_destroy(it)
         tl_snapshot_release(snap)
         if owner is not None:
             owner._release_retired(False)
+        del ring0, ring1    # the reused tuples (and payloads) go last
 
     cdef inline void _wait_idle(self) noexcept:
         # another thread runs an engine fill of this iterator without the GIL
@@ -941,12 +991,7 @@ cdef class TimelogIter:
         return self
 
     def __next__(self):
-        cdef PyObject *r = _iter_iternext(<PyObject *>self)
-        if r == NULL:
-            raise StopIteration
-        rec = <object>r
-        Py_DECREF_(r)
-        return rec
+        return _next_or_stop(_iter_iternext, self)
 
     def next_batch(self, n):
         """Up to n records as a list of (ts, obj); [] once exhausted or
@@ -1008,51 +1053,60 @@ cdef class TimelogIter:
         return False
 
 
+cdef inline PyObject *_refill_record(PyObject *rec, PyObject *t, PyObject *obj) noexcept:
+    """Put (t, obj) into rec, which only the caller's iterator holds (as
+    zip() does); steals t and obj, returns a new reference to rec."""
+    cdef PyObject *old_t = PyTuple_GET_ITEM_(rec, 0)
+    cdef PyObject *old_obj = PyTuple_GET_ITEM_(rec, 1)
+    PyTuple_SET_ITEM_(rec, 0, t)
+    PyTuple_SET_ITEM_(rec, 1, obj)
+    if not PyObject_GC_IsTracked_(rec):     # the GC untracks atomic tuples
+        PyObject_GC_Track_(rec)
+    Py_INCREF_(rec)
+    # last: releasing the old payload may run arbitrary code
+    Py_DECREF_(old_t)
+    Py_DECREF_(old_obj)
+    return rec
+
+
 cdef PyObject *_iter_iternext(PyObject *o) except? NULL:
     """tp_iternext of TimelogIter: a (ts, obj) tuple, or NULL without an
     exception when exhausted (no StopIteration object is made)."""
     cdef TimelogIter self = <TimelogIter>o
     cdef Py_ssize_t i
     cdef PyObject *obj
-    cdef PyObject *rec
     cdef PyObject *t
-    cdef PyObject *old_t
-    cdef PyObject *old_obj
-    cdef bint atomic, tracked
+    cdef PyObject *rec
     if self._pos >= self._len and not self._refill():
         return NULL
     i = self._pos
     self._pos = i + 1
     obj = _h2o(self._h_buf[i])
     Py_INCREF_(obj)             # before anything that may run the GC
-    rec = <PyObject *>self._last
-    if self._last is None or Py_REFCNT_(rec) != 1:
-        # shared (or first): a new tuple, kept for reuse
-        rec = _make_record(self._ts_buf[i], obj)
-        if rec == NULL:
-            _pending_error()
-        self._last = <object>rec
-        return rec
-    # Only this iterator holds the previous tuple (the caller unpacked it,
-    # as `for ts, obj in it` does): refill it in place, like zip().
     t = PyLong_FromLongLong_(self._ts_buf[i])
     if t == NULL:
         Py_DECREF_(obj)
         _pending_error()
-    old_t = PyTuple_GET_ITEM_(rec, 0)
-    old_obj = PyTuple_GET_ITEM_(rec, 1)
+    rec = <PyObject *>self._ring0
+    if self._ring0 is not None and Py_REFCNT_(rec) == 1:
+        return _refill_record(rec, t, obj)
+    rec = <PyObject *>self._ring1
+    if self._ring1 is not None and Py_REFCNT_(rec) == 1:
+        return _refill_record(rec, t, obj)
+    rec = PyTuple_New_(2)
+    if rec == NULL:
+        Py_DECREF_(t)
+        Py_DECREF_(obj)
+        _pending_error()
     PyTuple_SET_ITEM_(rec, 0, t)
     PyTuple_SET_ITEM_(rec, 1, obj)
-    atomic = _payload_is_atomic(obj)
-    tracked = PyObject_GC_IsTracked_(rec)
-    if atomic and tracked:
-        PyObject_GC_UnTrack_(rec)
-    elif not atomic and not tracked:
-        PyObject_GC_Track_(rec)
-    Py_INCREF_(rec)
-    # last: releasing the old payload may run arbitrary code
-    Py_DECREF_(old_t)
-    Py_DECREF_(old_obj)
+    # kept for reuse; a replaced tuple is still held elsewhere, so dropping
+    # our reference frees nothing here
+    if self._ring_next:
+        self._ring1 = <object>rec
+    else:
+        self._ring0 = <object>rec
+    self._ring_next = not self._ring_next
     return rec
 
 
@@ -1094,12 +1148,7 @@ cdef class PageSpanIter:
         return self
 
     def __next__(self):
-        cdef PyObject *r = _spaniter_iternext(<PyObject *>self)
-        if r == NULL:
-            raise StopIteration
-        span = <object>r
-        Py_DECREF_(r)
-        return span
+        return _next_or_stop(_spaniter_iternext, self)
 
     def __enter__(self):
         return self
@@ -1221,8 +1270,6 @@ cdef class PageSpan:
         view._span = self
         return view
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def copy_timestamps(self):
         """The timestamps as a new list[int]."""
         self._check()
@@ -1290,8 +1337,6 @@ cdef class PageSpanObjectsView:
         self._n()
         return PySeqIter_New(self)
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def copy(self):
         """The payloads as a new list."""
         cdef size_t n = self._n()
@@ -1370,8 +1415,10 @@ cdef PyTypeObject_ *_tp(object t):
     return <PyTypeObject_ *><PyObject *>t
 
 
-cdef _newfunc _take_new(object t):
-    cdef _newfunc orig = <_newfunc>_tp(t).tp_new
+cdef _Maker _take_new(object t):
+    cdef _Maker orig
+    orig.new = _tp(t).tp_new
+    orig.vectorcall = _tp(t).tp_vectorcall
     _tp(t).tp_new = <void *>_no_construct
     _tp(t).tp_vectorcall = NULL    # calls then go through tp_new
     return orig

@@ -7,6 +7,12 @@
  * input; `./fuzz_ops crash-file` replays it.  Leaks are LeakSanitizer's
  * (and tl_test_alloc_live_bytes() must be 0 after destroy).
  *
+ * One operation arms allocation-failure injection (tl_test_alloc_fail_at)
+ * for the writes, flushes, compactions and snapshot acquisitions that
+ * follow: a call may then return TL_ENOMEM only if the injected failure
+ * happened, and a failed write must not be applied (a batch: only its
+ * accepted prefix); the reads that check the model run with injection off.
+ *
  * Maintenance stays disabled: a background thread would make a replay
  * depend on timing (test_snapshot_maint and test_stress cover it).
  */
@@ -56,7 +62,44 @@ typedef struct fz {
     int64_t drain_limit;
     int64_t cur;
     int paged; /* flushed and no append since: SEGMENT spans are complete */
+    int armed; /* injection armed: the inj_k-th allocation after inj_base fails */
+    int64_t inj_k, inj_base;
 } fz;
+
+static void inj_arm(fz *F, int64_t k)
+{
+    F->inj_k = k;
+    F->inj_base = tl_test_alloc_count();
+    F->armed = 1;
+    tl_test_alloc_fail_at(k);
+}
+
+static int inj_fired(const fz *F)
+{
+    return F->armed && tl_test_alloc_count() - F->inj_base >= F->inj_k;
+}
+
+static void inj_off(fz *F)
+{
+    tl_test_alloc_fail_at(0);
+    F->armed = 0;
+}
+
+/* A call that may meet the injected failure: 1 if it took effect. */
+static int took_effect(fz *F, tl_status st)
+{
+    if (st != TL_ENOMEM) {
+        if (inj_fired(F))
+            inj_off(F); /* survived (an optional allocation) */
+        return 1;
+    }
+    CHECKF(inj_fired(F), "TL_ENOMEM with no injected failure (%s)", tl_last_error());
+    inj_off(F);
+    tl_stats s;
+    CHECK_ST(tl_log_stats(F->log, &s), TL_OK);
+    CHECKF(s.alloc_failures > 0, "TL_ENOMEM not counted in alloc_failures");
+    return 0;
+}
 
 /* Timestamps cluster near a moving point so that duplicates, late records
  * and overlapping deletes are the common case; sometimes anywhere. */
@@ -177,7 +220,7 @@ static void run(const uint8_t *data, size_t size)
     int64_t tsb[32];
     tl_handle hb[32];
     while (in.n) {
-        unsigned op = get8(&in) % 16;
+        unsigned op = get8(&in) % 17;
         switch (op) {
         case 0:
         case 1:
@@ -185,9 +228,11 @@ static void run(const uint8_t *data, size_t size)
             int64_t ts = get_ts(&F, &in);
             uint64_t h = ledger_new_handle(&F.lg);
             tl_status st = tl_append(F.log, ts, h);
-            check_write(&F, st);
-            ledger_inserted(&F.lg, h, ts, ref_insert(&F.m, ts, h));
-            F.paged = 0;
+            if (took_effect(&F, st)) {
+                check_write(&F, st);
+                ledger_inserted(&F.lg, h, ts, ref_insert(&F.m, ts, h));
+                F.paged = 0;
+            }
             break;
         }
         case 3: {
@@ -197,31 +242,49 @@ static void run(const uint8_t *data, size_t size)
                 hb[i] = ledger_new_handle(&F.lg);
             }
             size_t acc = 0;
-            check_write(&F, tl_append_batch(F.log, tsb, hb, n, &acc));
-            CHECK_EQ_U(acc, n);
-            for (size_t i = 0; i < n; i++)
+            tl_status st = tl_append_batch(F.log, tsb, hb, n, &acc);
+            if (took_effect(&F, st)) {
+                check_write(&F, st);
+                CHECK_EQ_U(acc, n);
+            } else {
+                CHECKF(acc < n, "failed batch accepted %zu of %zu", acc, n);
+            }
+            for (size_t i = 0; i < acc && i < n; i++)
                 ledger_inserted(&F.lg, hb[i], tsb[i], ref_insert(&F.m, tsb[i], hb[i]));
-            F.paged = F.paged && n == 0;
+            F.paged = F.paged && acc == 0;
             break;
         }
         case 4: {
             int64_t t1 = get_ts(&F, &in), t2 = get_ts(&F, &in);
-            check_write(&F, tl_delete_range(F.log, t1, t2));
-            ref_delete_range(&F.m, t1, t2, ledger_on_removed, &F.lg);
+            tl_status st = tl_delete_range(F.log, t1, t2);
+            if (took_effect(&F, st)) {
+                check_write(&F, st);
+                ref_delete_range(&F.m, t1, t2, ledger_on_removed, &F.lg);
+            }
             break;
         }
         case 5: {
             int64_t c = get_ts(&F, &in);
-            check_write(&F, tl_delete_before(F.log, c));
-            ref_delete_range(&F.m, TL_TS_MIN, c, ledger_on_removed, &F.lg);
+            tl_status st = tl_delete_before(F.log, c);
+            if (took_effect(&F, st)) {
+                check_write(&F, st);
+                ref_delete_range(&F.m, TL_TS_MIN, c, ledger_on_removed, &F.lg);
+            }
             break;
         }
-        case 6:
-            CHECK_ST(tl_flush(F.log), TL_OK);
-            F.paged = 1;
+        case 6: {
+            tl_status st = tl_flush(F.log);
+            if (took_effect(&F, st)) {
+                CHECK_ST(st, TL_OK);
+                F.paged = 1;
+            }
             break;
+        }
         case 7: {
-            CHECK_ST(tl_compact(F.log), TL_OK);
+            tl_status st = tl_compact(F.log);
+            if (!took_effect(&F, st))
+                break;
+            CHECK_ST(st, TL_OK);
             F.paged = 1;
             tl_stats s;
             CHECK_ST(tl_log_stats(F.log, &s), TL_OK);
@@ -232,7 +295,10 @@ static void run(const uint8_t *data, size_t size)
         case 8:
             if (F.nsnaps < MAX_SNAPS) {
                 tl_snapshot *s = NULL;
-                CHECK_ST(tl_snapshot_acquire(F.log, &s), TL_OK);
+                tl_status st = tl_snapshot_acquire(F.log, &s);
+                if (!took_effect(&F, st))
+                    break;
+                CHECK_ST(st, TL_OK);
                 if (s) {
                     F.snaps[F.nsnaps] = s;
                     ref_copy(&F.snap_m[F.nsnaps], &F.m);
@@ -252,6 +318,7 @@ static void run(const uint8_t *data, size_t size)
             break;
         case 10:
         case 11: {
+            inj_off(&F);
             tl_snapshot *s = NULL;
             CHECK_ST(tl_snapshot_acquire(F.log, &s), TL_OK);
             if (!s)
@@ -265,6 +332,7 @@ static void run(const uint8_t *data, size_t size)
         }
         case 12:
         case 13:
+            inj_off(&F);
             if (F.nsnaps) {
                 int i = (int)(get8(&in) % (unsigned)F.nsnaps);
                 if (op == 12)
@@ -274,14 +342,20 @@ static void run(const uint8_t *data, size_t size)
             }
             break;
         case 14:
+            inj_off(&F);
             drain(&F, 1 + get8(&in) % 64, 0);
             break;
-        default:
+        case 15:
+            inj_off(&F);
             check_handles(&F);
+            break;
+        default:
+            inj_arm(&F, 1 + get8(&in) % 24);
             break;
         }
     }
 
+    inj_off(&F);
     while (F.nsnaps) {
         F.nsnaps--;
         PROBE_QUERY(F.snaps[F.nsnaps], &F.snap_m[F.nsnaps], TL_QUERY_ALL, 0, 0,

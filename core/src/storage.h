@@ -5,7 +5,9 @@
  *            the sealed queue.  Watermark `seq` (see tombs.h).
  *  segment   a list of pages.  L0 segments are made by flush and simply
  *            re-slice a memrun (no copy; the memrun is their backing).  L1
- *            segments are made by compaction and own exact-size page arrays.
+ *            segments are either such segments moved up unchanged by
+ *            compaction, or written by it into one block holding every
+ *            page's exact-size arrays.
  *  level     the L1 level: segments ordered by time, pairwise
  *            non-overlapping except that equal timestamps may straddle a
  *            boundary (order then follows the array order), plus a flat

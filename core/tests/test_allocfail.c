@@ -286,8 +286,7 @@ static int run_scenario(int64_t k, uint64_t *max_allocs)
     scen S;
     memset(&S, 0, sizeof S);
     S.k = k;
-    ref_init(&S.m);
-    ref_init(&S.snap_m);
+    ref_init(&S.m); /* snap_m stays zeroed until ref_copy fills it */
     ledger_init(&S.lg);
     CHECKF(tl_test_alloc_live_bytes() == 0, "k=%lld: %lld bytes live before the run",
            (long long)k, (long long)tl_test_alloc_live_bytes());
@@ -295,11 +294,9 @@ static int run_scenario(int64_t k, uint64_t *max_allocs)
     inj_arm(k);
 
     tl_config cfg;
-    tl_config_init(&cfg);
-    cfg.memtable_max_bytes = 1;
-    cfg.target_page_bytes = 1;
+    /* backpressure flushes synchronously: that path fails too */
+    probe_tiny_config(&cfg, TL_BUSY_FLUSH, TL_MAINT_DISABLED);
     cfg.sealed_max_runs = 2;
-    cfg.busy_policy = TL_BUSY_FLUSH; /* backpressure flushes synchronously */
     tl_status st = SEEN(tl_log_open(&cfg, &S.log));
     if (st == TL_ENOMEM) {
         CHECKF(S.log == NULL, "k=%lld: failed open returned a log", (long long)k);

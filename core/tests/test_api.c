@@ -11,6 +11,7 @@
 #include "probe.h"
 #include "ref_model.h"
 #include "timelog.h"
+#include "timelog_testing.h"
 
 /* A failing call must say why, in its thread's detail message. */
 #define CHECK_FAILS(expr, want)                                               \
@@ -56,10 +57,7 @@ static tl_log *open_small(int32_t busy, int64_t sealed_max_runs,
                           int64_t drain_limit)
 {
     tl_config cfg;
-    tl_config_init(&cfg);
-    cfg.memtable_max_bytes = 1;
-    cfg.target_page_bytes = 1;
-    cfg.busy_policy = busy;
+    probe_tiny_config(&cfg, busy, TL_MAINT_DISABLED);
     cfg.sealed_max_runs = sealed_max_runs;
     cfg.drain_batch_limit = drain_limit;
     tl_log *log = NULL;
@@ -107,30 +105,29 @@ static size_t count_query(tl_log *log, int32_t kind, int64_t t1, int64_t t2)
     return n;
 }
 
-/* Close an idle log and drain it; returns how many handles came back and
- * checks each is in [1, max_h] and returned once. */
+typedef struct seen_set {
+    uint64_t max_h;
+    unsigned char *seen; /* by handle, or NULL */
+} seen_set;
+
+/* Each handle is in [1, max_h] and (if tracked) comes back once. */
+static void seen_once(void *ctx, tl_handle h)
+{
+    seen_set *s = ctx;
+    if (!CHECKF(h >= 1 && h <= s->max_h, "drained unknown handle %llu",
+                (unsigned long long)h) ||
+        !s->seen)
+        return;
+    CHECKF(!s->seen[h], "handle %llu drained twice", (unsigned long long)h);
+    s->seen[h] = 1;
+}
+
+/* Close an idle log and drain it; returns how many handles came back. */
 static size_t close_and_drain(tl_log *log, uint64_t max_h, unsigned char *seen)
 {
     CHECK_ST(tl_log_close(log), TL_OK);
-    size_t total = 0;
-    tl_handle buf[64];
-    for (int rounds = 0; rounds < 1000000; rounds++) {
-        size_t n = 0;
-        CHECK_ST(tl_drain_retired(log, buf, 64, &n), TL_OK);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            CHECKF(buf[i] >= 1 && buf[i] <= max_h, "drained unknown handle %llu",
-                   (unsigned long long)buf[i]);
-            if (buf[i] >= 1 && buf[i] <= max_h && seen) {
-                CHECKF(!seen[buf[i]], "handle %llu drained twice",
-                       (unsigned long long)buf[i]);
-                seen[buf[i]] = 1;
-            }
-        }
-        total += n;
-    }
-    return total;
+    seen_set s = {max_h, seen};
+    return probe_drain_all(log, seen_once, &s, __FILE__, __LINE__);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -456,22 +453,8 @@ static void test_closed_log(void)
     CHECK_ST(tl_log_close(log), TL_OK); /* a no-op */
 
     unsigned char seen[41] = {0};
-    size_t got = 0;
-    tl_handle buf[64];
-    for (;;) {
-        n = 0;
-        CHECK_ST(tl_drain_retired(log, buf, 64, &n), TL_OK);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            CHECK(buf[i] >= 1 && buf[i] <= 40);
-            if (buf[i] >= 1 && buf[i] <= 40) {
-                CHECKF(!seen[buf[i]], "handle %llu twice", (unsigned long long)buf[i]);
-                seen[buf[i]] = 1;
-            }
-        }
-        got += n;
-    }
+    seen_set ss = {40, seen};
+    size_t got = probe_drain_all(log, seen_once, &ss, __FILE__, __LINE__);
     CHECK_EQ_U(got, 40);
     CHECK_ST(tl_log_handles(log, NULL, 0, &total), TL_OK);
     CHECK_EQ_U(total, 0);
@@ -1142,6 +1125,62 @@ static void test_batch_and_maint(void)
     tl_log_destroy(bg);
 }
 
+/* One call that crosses many seals: the whole batch is accepted under each
+ * busy policy (RAISE reports TL_EBUSY once, at the end). */
+static void test_big_batch(void)
+{
+    const size_t n = 50000;
+    int64_t *ts = th_xmalloc(n * sizeof *ts);
+    tl_handle *hs = th_xmalloc(n * sizeof *hs);
+    const int32_t policies[] = {TL_BUSY_RAISE, TL_BUSY_SILENT, TL_BUSY_FLUSH};
+    for (int p = 0; p < 3; p++) {
+        tl_log *log = open_small(policies[p], 1, 0);
+        ref_model m;
+        ref_init(&m);
+        for (size_t i = 0; i < n; i++) {
+            ts[i] = (int64_t)((i * 7919) % 20011) - 10000; /* unsorted, dups */
+            hs[i] = i + 1;
+            ref_insert(&m, ts[i], hs[i]);
+        }
+        size_t acc = 0;
+        tl_status st = tl_append_batch(log, ts, hs, n, &acc);
+        CHECKF(st == TL_OK || (st == TL_EBUSY && policies[p] == TL_BUSY_RAISE),
+               "policy %d: %s", policies[p], th_status_name(st));
+        CHECK_EQ_U(acc, n);
+        tl_snapshot *snap = NULL;
+        CHECK_ST(tl_snapshot_acquire(log, &snap), TL_OK);
+        PROBE_QUERY(snap, &m, TL_QUERY_ALL, 0, 0, 64, NULL);
+        PROBE_QUERY(snap, &m, TL_QUERY_RANGE, -17, 4000, PROBE_NEXT, NULL);
+        probe_spans_all(snap, &m, TL_TS_MIN, TL_TS_MAX, __FILE__, __LINE__);
+        tl_snapshot_release(snap);
+        ref_free(&m);
+        CHECK_EQ_U(close_and_drain(log, n, NULL), n);
+        tl_log_destroy(log);
+    }
+    free(ts);
+    free(hs);
+}
+
+/* Destroy without close: the worker stops, everything is freed (the
+ * handles are forgotten, as documented). */
+static void test_destroy_open(void)
+{
+    tl_config c;
+    probe_tiny_config(&c, TL_BUSY_SILENT, TL_MAINT_BACKGROUND);
+    tl_log *log = NULL;
+    CHECK_ST(tl_log_open(&c, &log), TL_OK);
+    for (uint64_t i = 1; i <= 3000; i++)
+        CHECK_ST(tl_append(log, (int64_t)(i % 7 ? i : i / 2), i), TL_OK);
+    CHECK_ST(tl_delete_range(log, 100, 900), TL_OK);
+    tl_iter *it = NULL;
+    CHECK_ST(tl_log_iter(log, TL_QUERY_ALL, 0, 0, &it), TL_OK);
+    int64_t t;
+    tl_handle h;
+    CHECK_ST(tl_iter_next(it, &t, &h), TL_OK);
+    tl_iter_destroy(it);
+    CHECK_ST(tl_log_destroy(log), TL_OK);
+}
+
 int main(void)
 {
     th_begin("test_api");
@@ -1160,5 +1199,9 @@ int main(void)
     test_retired();
     test_stats();
     test_batch_and_maint();
+    test_big_batch();
+    test_destroy_open();
+    /* Every log above was destroyed: nothing may remain allocated. */
+    CHECK_EQ_I(tl_test_alloc_live_bytes(), 0);
     return th_end();
 }

@@ -438,7 +438,8 @@ static void op_iter(run *R)
         ref_query(src, hi->kind, hi->t1, hi->t2, &lo, &hi_i);
         hi->n_exp = hi_i - lo;
         hi->exp = th_xmalloc((hi->n_exp ? hi->n_exp : 1) * sizeof(ref_rec));
-        memcpy(hi->exp, src->v + lo, hi->n_exp * sizeof(ref_rec));
+        if (hi->n_exp)
+            memcpy(hi->exp, src->v + lo, hi->n_exp * sizeof(ref_rec));
         hi->seq = src->seq;
         rb_init(&hi->got);
         R->niters++;

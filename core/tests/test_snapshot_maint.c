@@ -92,19 +92,20 @@ static size_t live_seqs(uint64_t *out)
     return (size_t)g_nheld;
 }
 
-static void drain(void)
+static int g_closed;
+
+/* Checked against the ledger and the snapshots held right now. */
+static void drained_one(void *ctx, tl_handle h)
 {
-    tl_handle buf[256];
+    (void)ctx;
     uint64_t live[MAX_HELD];
     size_t nl = live_seqs(live);
-    for (;;) {
-        size_t n = 0;
-        CHECK_ST(tl_drain_retired(g_log, buf, 256, &n), TL_OK);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++)
-            ledger_drained(&g_lg, buf[i], live, nl, 0, __FILE__, __LINE__);
-    }
+    ledger_drained(&g_lg, h, live, nl, g_closed, __FILE__, __LINE__);
+}
+
+static void drain(void)
+{
+    probe_drain_all(g_log, drained_one, NULL, __FILE__, __LINE__);
 }
 
 static void take_snapshot(void)
@@ -213,12 +214,8 @@ int main(void)
     g_cur = 1000000;
 
     tl_config cfg;
-    tl_config_init(&cfg);
-    cfg.memtable_max_bytes = 1;
-    cfg.target_page_bytes = 1;
+    probe_tiny_config(&cfg, TL_BUSY_SILENT, TL_MAINT_BACKGROUND);
     cfg.sealed_max_runs = 2;
-    cfg.busy_policy = TL_BUSY_SILENT;
-    cfg.maintenance = TL_MAINT_BACKGROUND;
     CHECK_ST(tl_log_open(&cfg, &g_log), TL_OK);
     if (!g_log)
         return th_end();
@@ -270,15 +267,8 @@ int main(void)
     }
     drain();
     CHECK_ST(tl_log_close(g_log), TL_OK);
-    tl_handle buf[256];
-    for (;;) {
-        size_t n = 0;
-        CHECK_ST(tl_drain_retired(g_log, buf, 256, &n), TL_OK);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++)
-            ledger_drained(&g_lg, buf[i], NULL, 0, 1, __FILE__, __LINE__);
-    }
+    g_closed = 1;
+    drain();
     CHECK_EQ_U(ledger_outstanding(&g_lg), 0);
     CHECK_ST(tl_log_destroy(g_log), TL_OK);
     ref_free(&g_m);

@@ -13,7 +13,13 @@
  * span kinds) for order, range bounds, those presence rules (prefix
  * completeness) and that no record they can see has been drained.  The
  * closer holds a snapshot while calling tl_log_close, which must answer
- * TL_EBUSY every time.  At the end every handle comes back exactly once.
+ * TL_EBUSY every time, and two threads check that tl_last_error() is
+ * per-thread.  At the end every handle comes back exactly once.
+ *
+ * Second phase, the close race: two writers, a reader and a thread toggling
+ * maintenance run until another thread's tl_log_close succeeds; from then on
+ * they must see TL_ESTATE ("timelog is closed"), and exactly the handles
+ * whose append was accepted come back, once each.
  * Must be clean under ThreadSanitizer.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -44,7 +50,8 @@ static atomic_llong g_cut_start; /* delete_before(c) begun for c <= this */
 static atomic_llong g_cut_done;  /* delete_before(c) returned for this c */
 static atomic_llong g_hole_start; /* hole deletes begun for blocks < this */
 static atomic_llong g_hole_done;  /* hole deletes returned for blocks < this */
-static atomic_uchar *g_drained;  /* by handle */
+static atomic_uint *g_drained;   /* by handle: 0, or the drain round that gave it */
+static atomic_uint g_drain_round; /* completed writer drains */
 static atomic_ullong g_reads, g_records_seen, g_close_busy;
 static uint64_t g_seed;
 
@@ -184,7 +191,8 @@ static void *reader(void *arg)
                 paired = CHECKF(got.h[i] == (uint64_t)got.ts[i] + 1,
                                 "span record ts %lld has handle %llu",
                                 (long long)got.ts[i], (unsigned long long)got.h[i]);
-            qsort(got.ts, got.n, sizeof *got.ts, cmp_i64);
+            if (got.n)
+                qsort(got.ts, got.n, sizeof *got.ts, cmp_i64);
             uint64_t *hs = th_xmalloc((got.n ? got.n : 1) * sizeof *hs);
             for (size_t i = 0; i < got.n; i++)
                 hs[i] = (uint64_t)got.ts[i] + 1;
@@ -220,6 +228,29 @@ static void *closer(void *arg)
     return NULL;
 }
 
+/* Detail messages are per thread: each thread sees the text of its own
+ * last failing call, whatever the others do meanwhile. */
+static void *errors(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    char name[32];
+    snprintf(name, sizeof name, "bogus_option_%d", id);
+    tl_config c;
+    tl_config_init(&c);
+    while (!atomic_load(&g_stop)) {
+        for (int i = 0; i < 100; i++) {
+            tl_status st = tl_config_set_int(&c, name, 1);
+            const char *msg = tl_last_error();
+            CHECKF(st == TL_EINVAL && msg && strstr(msg, name),
+                   "thread %d: status %s, message \"%s\"", id, th_status_name(st),
+                   msg ? msg : "(null)");
+        }
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static void writer_drain(int64_t cut, int64_t holes_done)
 {
     tl_handle buf[256];
@@ -237,10 +268,57 @@ static void writer_drain(int64_t cut, int64_t holes_done)
             CHECKF(ts < cut || (in_hole(ts) && ts / BLOCK < holes_done),
                    "handle %llu (ts %lld) drained but never deleted",
                    (unsigned long long)h, (long long)ts);
-            CHECKF(atomic_exchange(&g_drained[h], 1) == 0, "handle %llu drained twice",
-                   (unsigned long long)h);
+            CHECKF(atomic_exchange(&g_drained[h], atomic_load(&g_drain_round) + 1) == 0,
+                   "handle %llu drained twice", (unsigned long long)h);
         }
+        atomic_fetch_add(&g_drain_round, 1);
     }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* tl_log_handles while everything else runs: no handle twice, none that was
+ * never appended, none whose drain had completed before the call began. */
+static void *lister(void *arg)
+{
+    (void)arg;
+    size_t cap = 0;
+    tl_handle *buf = NULL;
+    while (!atomic_load(&g_stop) && th_failed() < 50) {
+        size_t total = 0;
+        CHECK_ST(tl_log_handles(g_log, NULL, 0, &total), TL_OK);
+        if (total + 1024 > cap) {
+            cap = total + 1024;
+            buf = th_xrealloc(buf, cap * sizeof *buf);
+        }
+        unsigned round0 = atomic_load(&g_drain_round);
+        size_t n = 0;
+        CHECK_ST(tl_log_handles(g_log, buf, cap, &n), TL_OK);
+        int64_t attempt = atomic_load(&g_attempt);
+        if (n > cap)
+            n = cap;
+        qsort(buf, n, sizeof *buf, cmp_u64);
+        int ok = 1;
+        for (size_t i = 0; i < n && ok; i++) {
+            tl_handle h = buf[i];
+            ok &= CHECKF(h >= 1 && h <= (uint64_t)attempt && (i == 0 || buf[i - 1] != h),
+                         "tl_log_handles: %llu (appends started: %lld, duplicate: %d)",
+                         (unsigned long long)h, (long long)attempt,
+                         i > 0 && buf[i - 1] == h);
+            unsigned r = ok ? atomic_load(&g_drained[h]) : 0;
+            ok &= CHECKF(r == 0 || r > round0,
+                         "tl_log_handles lists %llu, drained in round %u before the call "
+                         "(round %u)", (unsigned long long)h, r - 1, round0);
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    free(buf);
+    return NULL;
 }
 
 static void *writer(void *arg)
@@ -302,6 +380,198 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* ---- phase 2: the close race ------------------------------------------- */
+
+#define RACE_WRITERS 2
+
+static tl_log *r_log;
+static int64_t r_per_writer;
+static atomic_uchar *r_accepted[RACE_WRITERS]; /* by index within a writer */
+static atomic_uchar *r_drained[RACE_WRITERS];
+static atomic_int r_closed;
+
+static tl_handle race_handle(int w, int64_t i) { return ((tl_handle)(w + 1) << 40) | (tl_handle)(i + 1); }
+
+/* Marks a drained handle; it must have been accepted and not drained yet. */
+static void race_drained(void *ctx, tl_handle h)
+{
+    (void)ctx;
+    int w = (int)(h >> 40) - 1;
+    int64_t i = (int64_t)(h & (((tl_handle)1 << 40) - 1)) - 1;
+    if (!CHECKF(w >= 0 && w < RACE_WRITERS && i >= 0 && i < r_per_writer,
+                "close race: drained unknown handle %llx", (unsigned long long)h))
+        return;
+    CHECKF(atomic_load(&r_accepted[w][i]), "close race: drained handle %llx that was "
+           "never accepted", (unsigned long long)h);
+    CHECKF(atomic_exchange(&r_drained[w][i], 1) == 0, "close race: handle %llx drained twice",
+           (unsigned long long)h);
+}
+
+static int closed_status(tl_status st, const char *what)
+{
+    if (st != TL_ESTATE)
+        return 0;
+    const char *msg = tl_last_error();
+    CHECKF(msg && strcmp(msg, "timelog is closed") == 0, "%s after close: \"%s\"", what,
+           msg ? msg : "(null)");
+    return 1;
+}
+
+static void *race_writer(void *arg)
+{
+    int w = (int)(intptr_t)arg;
+    th_rng r;
+    th_rng_init(&r, g_seed + 1000 + (uint64_t)w);
+    for (int64_t i = 0; i < r_per_writer; i++) {
+        /* The flag goes up before the call: a drain may hand the handle back
+         * as soon as the engine has it. */
+        atomic_store(&r_accepted[w][i], 1);
+        tl_status st = tl_append(r_log, i / 4 * 2 + w, race_handle(w, i));
+        if (closed_status(st, "tl_append")) {
+            atomic_store(&r_accepted[w][i], 0);
+            CHECK(atomic_load(&r_closed) || tl_log_is_closed(r_log));
+            return NULL;
+        }
+        CHECK_ST(st, TL_OK);
+        unsigned k = (unsigned)th_below(&r, 1000);
+        if (k < 5) {
+            int64_t t1 = (int64_t)th_below(&r, (uint64_t)i + 1) / 2;
+            st = tl_delete_range(r_log, t1, t1 + 50);
+            if (!closed_status(st, "tl_delete_range"))
+                CHECK_ST(st, TL_OK);
+        } else if (k < 7) {
+            st = tl_flush(r_log);
+            if (!closed_status(st, "tl_flush"))
+                CHECK_ST(st, TL_OK);
+        } else if (k < 20) {
+            tl_handle buf[64];
+            size_t n = 0;
+            CHECK_ST(tl_drain_retired(r_log, buf, 64, &n), TL_OK);
+            for (size_t j = 0; j < n && j < 64; j++)
+                race_drained(NULL, buf[j]);
+        }
+    }
+    return NULL;
+}
+
+static void *race_reader(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        tl_snapshot *s = NULL;
+        tl_status st = tl_snapshot_acquire(r_log, &s);
+        if (closed_status(st, "tl_snapshot_acquire"))
+            return NULL;
+        if (!CHECKF(st == TL_OK && s, "race reader acquire: %s", th_status_name(st)))
+            return NULL;
+        tl_iter *it = NULL;
+        CHECK_ST(tl_iter_open(s, TL_QUERY_SINCE, 0, 0, &it), TL_OK);
+        int64_t ts[64], prev = INT64_MIN;
+        tl_handle h[64];
+        size_t n = 0;
+        for (int b = 0; b < 4 && it; b++) {
+            st = tl_iter_next_batch(it, ts, h, 64, &n);
+            for (size_t j = 0; j < n && j < 64; j++) {
+                CHECKF(ts[j] >= prev, "race reader: unsorted");
+                prev = ts[j];
+            }
+            if (st != TL_OK)
+                break;
+        }
+        tl_iter_destroy(it);
+        tl_snapshot_release(s);
+        struct timespec gap = {0, 100000}; /* a window for the closer */
+        nanosleep(&gap, NULL);
+    }
+}
+
+static void *race_maint(void *arg)
+{
+    (void)arg;
+    for (int i = 0;; i++) {
+        tl_status st = i % 2 ? tl_maint_stop(r_log) : tl_maint_start(r_log);
+        if (closed_status(st, i % 2 ? "tl_maint_stop" : "tl_maint_start"))
+            return NULL;
+        CHECK_ST(st, TL_OK);
+        struct timespec ts = {0, 300000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void close_race(void)
+{
+    r_per_writer = th_scaled(2000000, 2000000);
+    for (int w = 0; w < RACE_WRITERS; w++) {
+        r_accepted[w] = calloc((size_t)r_per_writer, 1);
+        r_drained[w] = calloc((size_t)r_per_writer, 1);
+        if (!r_accepted[w] || !r_drained[w])
+            abort();
+    }
+    tl_config cfg;
+    probe_tiny_config(&cfg, TL_BUSY_FLUSH, TL_MAINT_BACKGROUND);
+    CHECK_ST(tl_log_open(&cfg, &r_log), TL_OK);
+    if (!r_log)
+        return;
+    pthread_t w[RACE_WRITERS], rd, mt;
+    for (int i = 0; i < RACE_WRITERS; i++)
+        pthread_create(&w[i], NULL, race_writer, (void *)(intptr_t)i);
+    pthread_create(&rd, NULL, race_reader, NULL);
+    pthread_create(&mt, NULL, race_maint, NULL);
+
+    /* Let them run, then close: refused while the reader holds a snapshot. */
+    struct timespec pause = {0, 300000000};
+    nanosleep(&pause, NULL);
+    int busy = 0;
+    for (;;) {
+        tl_status st = tl_log_close(r_log);
+        if (st == TL_OK)
+            break;
+        if (!CHECKF(st == TL_EBUSY, "close race: tl_log_close %s", th_status_name(st)))
+            break;
+        busy++;
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&r_closed, 1);
+    for (int i = 0; i < RACE_WRITERS; i++)
+        pthread_join(w[i], NULL);
+    pthread_join(rd, NULL);
+    pthread_join(mt, NULL);
+    CHECK_EQ_I(tl_log_is_closed(r_log), 1);
+    CHECK_ST(tl_log_close(r_log), TL_OK);
+
+    probe_drain_all(r_log, race_drained, NULL, __FILE__, __LINE__);
+    int64_t accepted = 0, missing = 0;
+    for (int wi = 0; wi < RACE_WRITERS; wi++)
+        for (int64_t i = 0; i < r_per_writer; i++) {
+            int a = atomic_load(&r_accepted[wi][i]);
+            accepted += a;
+            missing += a && !atomic_load(&r_drained[wi][i]);
+        }
+    CHECKF(missing == 0, "close race: %lld accepted handles never came back",
+           (long long)missing);
+    size_t total = 1;
+    CHECK_ST(tl_log_handles(r_log, NULL, 0, &total), TL_OK);
+    CHECK_EQ_U(total, 0);
+    CHECK_ST(tl_log_destroy(r_log), TL_OK);
+    printf("test_stress: close race: %lld appends accepted before close, %d refused "
+           "closes first\n", (long long)accepted, busy);
+    CHECK(accepted > 0);
+    for (int wi = 0; wi < RACE_WRITERS; wi++) {
+        free(r_accepted[wi]);
+        free(r_drained[wi]);
+    }
+}
+
+/* After close: every appended handle, once. */
+static void final_drained(void *ctx, tl_handle h)
+{
+    int64_t appended = *(const int64_t *)ctx;
+    if (CHECKF(h >= 1 && h <= (uint64_t)appended, "drained %llu", (unsigned long long)h))
+        CHECKF(atomic_exchange(&g_drained[h], 1) == 0, "handle %llu drained twice",
+               (unsigned long long)h);
+}
+
 int main(void)
 {
     th_begin("test_stress");
@@ -313,28 +583,30 @@ int main(void)
         return 1;
 
     tl_config cfg;
-    tl_config_init(&cfg);
-    cfg.memtable_max_bytes = 1;
-    cfg.target_page_bytes = 1;
+    probe_tiny_config(&cfg, TL_BUSY_SILENT, TL_MAINT_BACKGROUND);
     cfg.sealed_max_runs = 2;
-    cfg.busy_policy = TL_BUSY_SILENT;
-    cfg.maintenance = TL_MAINT_BACKGROUND;
     CHECK_ST(tl_log_open(&cfg, &g_log), TL_OK);
     if (!g_log)
         return th_end();
 
     double t0 = th_now();
     g_deadline = t0 + 3.0; /* enough for the readers to do thousands of reads */
-    pthread_t w, c, rd[NREADERS];
+    pthread_t w, c, rd[NREADERS], er[2], ls;
     pthread_create(&w, NULL, writer, NULL);
     for (int i = 0; i < NREADERS; i++)
         pthread_create(&rd[i], NULL, reader, (void *)(intptr_t)i);
     pthread_create(&c, NULL, closer, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&er[i], NULL, errors, (void *)(intptr_t)i);
+    pthread_create(&ls, NULL, lister, NULL);
     pthread_join(w, NULL);
     atomic_store(&g_stop, 1);
     for (int i = 0; i < NREADERS; i++)
         pthread_join(rd[i], NULL);
     pthread_join(c, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(er[i], NULL);
+    pthread_join(ls, NULL);
 
     tl_stats s;
     memset(&s, 0, sizeof s);
@@ -351,18 +623,7 @@ int main(void)
 
     int64_t appended = atomic_load(&g_appended);
     CHECK_ST(tl_log_close(g_log), TL_OK);
-    tl_handle buf[512];
-    for (;;) {
-        size_t n = 0;
-        CHECK_ST(tl_drain_retired(g_log, buf, 512, &n), TL_OK);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++)
-            if (CHECKF(buf[i] >= 1 && buf[i] <= (uint64_t)appended, "drained %llu",
-                       (unsigned long long)buf[i]))
-                CHECKF(atomic_exchange(&g_drained[buf[i]], 1) == 0,
-                       "handle %llu drained twice", (unsigned long long)buf[i]);
-    }
+    probe_drain_all(g_log, final_drained, &appended, __FILE__, __LINE__);
     int64_t missing = 0;
     for (int64_t h = 1; h <= appended; h++)
         missing += !atomic_load(&g_drained[h]);
@@ -370,5 +631,7 @@ int main(void)
     CHECKF(missing == 0, "%lld handles never came back", (long long)missing);
     CHECK_ST(tl_log_destroy(g_log), TL_OK);
     free(g_drained);
+
+    close_race();
     return th_end();
 }

@@ -29,16 +29,31 @@ converts 4096 records per ``tl_append_batch`` (timestamps through
 ``array('q')``, whose conversion has ``operator.index`` semantics; a numpy or
 other int64 buffer is passed zero-copy with ``ffi.from_buffer``);
 ``next_batch`` and per-record iteration pull up to 4096 records per
-``tl_iter_next_batch`` and serve them from Python lists.  Scratch buffers are
-reused from a pool (each engine call takes one and gives it back, so threads
-never share one).  One ``tl_iter`` / ``tl_spans`` is never run by two threads
-at once: each iterator has a lock held around its engine calls.
+``tl_iter_next_batch`` (a per-record iterator starts at 128 and grows, so
+point and short range queries stay cheap) and serve them from a lazy zip of
+the batch's timestamps and objects.  Scratch buffers are reused from a pool
+(each engine call takes one and gives it back, so threads never share one).
+One ``tl_iter`` / ``tl_spans`` is never run by two threads at once: each
+iterator has a lock held around its engine calls; a span has a lock held
+around every read of its memory and around close().
+
+Safe points.  A cffi call costs about as much as a small method, so retired
+handles are drained only while the engine may hold some (see
+``Timelog._drain``): after deletes, maintenance and reader cleanup, until the
+engine reports an empty retired queue and no tombstone left.
+
+Memory.  The table costs one list slot (8 bytes) per stored record; the
+shared handle array above is 8 bytes per table slot of the largest log seen
+(it never shrinks).
 
 Buffers (PageSpan).  ``span.timestamps`` is a read-only, 1-D, C-contiguous
 memoryview of format 'q' over the engine's page memory; ``close()`` must
 raise BufferError while any view of it is alive, and the span must keep its
 snapshot (hence the memory) alive for as long as a view exists.  A Python
 class cannot observe buffer exports directly before 3.12, so:
+
+Exports are counted as items of a list (append / pop are atomic), since a
+buffer may be released on any thread at any time.
 
 * Python >= 3.12 (PEP 688): PageSpan defines ``__buffer__`` and
   ``__release_buffer__`` that count exports; ``memoryview(span)`` works and
@@ -55,7 +70,8 @@ class cannot observe buffer exports directly before 3.12, so:
   snapshot, alive until then.  ``memoryview(span)`` itself is impossible
   there (the conformance suite skips that one test, naming this reason).  On
   PyPy the destructor runs at garbage collection, so ``close()`` collects
-  once before refusing.
+  once before refusing (numpy on PyPy keeps its export of such a view until
+  the array's own finalization, which cpyext may delay indefinitely).
 """
 import operator as _operator
 import sys as _sys
@@ -486,11 +502,14 @@ class Timelog:
         self._closed = True
         self._hint = False
         self._discard_retired()
-        # Every payload is releasable now: drop the whole table at once.
-        objs = self._objs
-        self._objs = []
-        self._free = []
-        del objs
+        # Every payload is releasable now: empty the whole table at once.
+        # In place, so a writer racing with close() still indexes a valid
+        # slot (the engine then refuses its record and it frees the slot).
+        with self._grow:
+            objs = self._objs
+            dead = objs[:]
+            objs[:] = [None] * len(dead)
+        del dead                    # payload destructors run here
 
     def _discard_retired(self):
         """After a successful close: empty the engine's retired queue (the
@@ -980,7 +999,8 @@ class _Reader(_Internal):
 
     def __del__(self):
         try:
-            self.close()
+            if self._core is not None:
+                self.close()
         except AttributeError:      # never fully made
             pass
 
@@ -1014,7 +1034,7 @@ def _open_iter(owner, query, t1, t2):
     it = _new(TimelogIter)
     it._owner = None
     it._core = None
-    it._pending = []
+    it._pending = _NO_RECORDS
     it._eof = False
     it._cap = _FIRST_FETCH
     it._lock = _allocate_lock()
@@ -1035,8 +1055,8 @@ def _open_iter(owner, query, t1, t2):
 
 
 def _fetch(core, cap, table):
-    """Up to cap records from the engine as (ts, obj) tuples, and whether the
-    iterator is exhausted."""
+    """Up to cap records from the engine: their timestamps (a list), their
+    objects (a sequence), and whether the iterator is exhausted."""
     try:
         sc = _pool.pop()
     except IndexError:
@@ -1047,15 +1067,19 @@ def _fetch(core, cap, table):
             raise _error(st)
         k = sc.n[0]
         if k > 1:
-            # zip without strict=: PyPy 3.9 has none (equal lengths here).
-            recs = list(zip(_unpack(sc.ts, k), _itemgetter(*_unpack(sc.h, k))(table)))  # noqa: B905
+            ts = _unpack(sc.ts, k)
+            objs = _itemgetter(*_unpack(sc.h, k))(table)
         elif k:
-            recs = [(sc.ts[0], table[sc.h[0]])]
+            ts = [sc.ts[0]]
+            objs = (table[sc.h[0]],)
         else:
-            recs = []
+            ts = objs = ()
     finally:
         _pool.append(sc)
-    return recs, st == _EOF
+    return ts, objs, st == _EOF
+
+
+_NO_RECORDS = zip()
 
 
 class TimelogIter(_Reader):
@@ -1063,42 +1087,47 @@ class TimelogIter(_Reader):
 
     __slots__ = ("_owner", "_core", "_pending", "_eof", "_cap", "_lock", "__weakref__")
 
+    # Read-ahead: a batch of records is kept as a zip of its timestamps and
+    # objects, so each (ts, obj) tuple is made only when it is served (and
+    # dies young: a whole batch of tuples would outlive GC generation 0 and
+    # make every scan pay for full collections).  zip's next is one C call
+    # that runs no Python code, so the fast path needs no lock.
     def __next__(self):
-        # Records are read ahead in batches and served from a reversed list;
-        # list.pop is atomic, so this fast path needs no lock (the test just
-        # avoids raising IndexError at the end of every batch).
-        pending = self._pending
-        if pending:
-            try:
-                return pending.pop()
-            except IndexError:      # another thread took the last one
-                pass
-        return self._refill()
+        rec = next(self._pending, None)
+        if rec is None:
+            rec = self._refill()
+            if rec is None:
+                raise StopIteration
+        return rec
 
     def _refill(self):
+        """The next record after reading a batch, or None at the end (raised
+        by the caller: one frame less to unwind)."""
         with self._lock:
-            pending = self._pending
-            if pending:
-                return pending.pop()
+            rec = next(self._pending, None)
+            if rec is not None:
+                return rec
+            # An exhausted zip still holds its objects: drop it now (the
+            # snapshot still pins them, so nothing is freed here).
+            self._pending = _NO_RECORDS
             core = self._core
             if core is None:
-                raise StopIteration
+                return None
             if not self._eof:
                 cap = self._cap
                 if cap < _CHUNK:
                     self._cap = cap * 4 if cap * 4 < _CHUNK else _CHUNK
-                recs, self._eof = _fetch(core, cap, self._owner._objs)
-                if recs:
-                    recs.reverse()
-                    self._pending = recs
-                    return recs.pop()
+                ts, objs, self._eof = _fetch(core, cap, self._owner._objs)
+                if ts:
+                    self._pending = pending = zip(ts, objs)  # noqa: B905 - equal lengths
+                    return next(pending)
             # Exhausted: the same cleanup as close() (the lock is held).
             self._core = None
             owner = self._owner
             _iter_destroy(core)
         self._owner = None
         _reader_gone(owner)
-        raise StopIteration
+        return None
 
     def next_batch(self, n):
         """Up to n records as a list of (timestamp, object) tuples; [] when
@@ -1115,25 +1144,18 @@ class TimelogIter(_Reader):
             core = self._core
             if core is None:
                 return []
-            pending = self._pending
-            out = []
-            if pending:
-                # One atomic pop per record: a concurrent __next__ (which
-                # takes no lock) can never get a record twice.
-                try:
-                    out.extend(map(pending.pop, _repeat(-1, min(n, len(pending)))))
-                except IndexError:
-                    pass
+            # Read-ahead records first (one C call: a concurrent __next__,
+            # which takes no lock, cannot get one of them too).
+            out = list(_islice(self._pending, n))
             want = n - len(out)
+            if want:
+                self._pending = _NO_RECORDS     # exhausted: drop its objects
             if want and not self._eof:
                 table = self._owner._objs
                 while want:
-                    recs, eof = _fetch(core, want if want < _CHUNK else _CHUNK, table)
-                    if out:
-                        out += recs
-                    else:
-                        out = recs
-                    want -= len(recs)
+                    ts, objs, eof = _fetch(core, want if want < _CHUNK else _CHUNK, table)
+                    out += zip(ts, objs)  # noqa: B905 - equal lengths
+                    want -= len(ts)
                     if eof:
                         self._eof = True
                         break
@@ -1146,7 +1168,7 @@ class TimelogIter(_Reader):
 
     def _detach(self):
         pending = self._pending
-        self._pending = []
+        self._pending = _NO_RECORDS
         return pending
 
 
@@ -1164,8 +1186,9 @@ class PageSpanIter(_Reader):
     def __next__(self):
         span = _new(PageSpan)
         span._snap = None
-        span._exports = 0
+        span._exports = []
         span._view = None
+        span._lock = _allocate_lock()
         with self._lock:
             sp = self._core
             if sp is None:
@@ -1196,63 +1219,67 @@ PageSpanIter.__module__ = _MODULE
 
 class PageSpan(_Internal):
     """Zero-copy view of a run of sorted timestamps (and their objects) in
-    one page; keeps its snapshot alive until closed."""
+    one page; keeps its snapshot alive until closed.
+
+    Every read of engine memory and close() run under the span's lock, so a
+    thread closing the span can never free the memory another thread is
+    reading.  Exports are counted as items of a list (append and pop are
+    atomic), because a buffer may be released on any thread at any time."""
 
     __slots__ = ("_owner", "_snap", "_ts", "_h", "_len", "_exports", "_view",
-                 "__weakref__")
+                 "_lock", "__weakref__")
 
     def _live(self):
         if self._snap is None:
             raise ValueError(_MSG_SPAN_CLOSED)
 
-    def _base_view(self):
-        v = self._view
-        if v is None:
-            v = memoryview(_ffi.buffer(self._ts, self._len * 8)).cast("q").toreadonly()
-            self._view = v
-        return v
-
     if _PEP688:
         def __buffer__(self, flags):
-            self._live()
-            if flags & 1:                       # PyBUF_WRITABLE
-                raise BufferError("Object is not writable.")
-            v = self._base_view()
-            self._exports += 1
-            return v
+            with self._lock:
+                self._live()
+                if flags & 1:                       # PyBUF_WRITABLE
+                    raise BufferError("Object is not writable.")
+                v = self._view
+                if v is None:
+                    v = memoryview(_buffer(self._ts, self._len << 3)).cast("q").toreadonly()
+                    self._view = v
+                self._exports.append(None)
+                return v
 
         def __release_buffer__(self, view):
-            self._exports -= 1
+            self._exports.pop()
 
         @property
         def timestamps(self):
             """Read-only int64 memoryview of the timestamps (zero copy)."""
-            self._live()
             return memoryview(self)
     else:
         def _export_done(self, _ptr):
-            self._exports -= 1
+            self._exports.pop()
 
         @property
         def timestamps(self):
             """Read-only int64 memoryview of the timestamps (zero copy)."""
-            if self._snap is None:
-                raise ValueError(_MSG_SPAN_CLOSED)
-            owner_ptr = _gc(self._ts, self._export_done)
-            self._exports += 1
+            with self._lock:
+                if self._snap is None:
+                    raise ValueError(_MSG_SPAN_CLOSED)
+                owner_ptr = _gc(self._ts, self._export_done)
+                self._exports.append(None)
             return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
 
     @property
     def start_ts(self):
         """First (smallest) timestamp."""
-        self._live()
-        return self._ts[0]
+        with self._lock:
+            self._live()
+            return self._ts[0]
 
     @property
     def end_ts(self):
         """Last (largest) timestamp."""
-        self._live()
-        return self._ts[self._len - 1]
+        with self._lock:
+            self._live()
+            return self._ts[self._len - 1]
 
     def __len__(self):
         self._live()
@@ -1261,19 +1288,19 @@ class PageSpan(_Internal):
     def objects(self):
         """Lazy sequence of the span's objects."""
         self._live()
-        v = object.__new__(PageSpanObjectsView)
+        v = _new(PageSpanObjectsView)
         v._span = self
         return v
 
     def copy_timestamps(self):
         """The timestamps as a new list."""
-        self._live()
-        return _unpack(self._ts, self._len)
+        with self._lock:
+            self._live()
+            return _unpack(self._ts, self._len)
 
     def copy(self):
         """Same as copy_timestamps()."""
-        self._live()
-        return _unpack(self._ts, self._len)
+        return self.copy_timestamps()
 
     @property
     def closed(self):
@@ -1283,22 +1310,23 @@ class PageSpan(_Internal):
     def close(self):
         """Release the snapshot; BufferError while a timestamps buffer is
         exported (idempotent once closed)."""
-        snap = self._snap
-        if snap is None:
-            return
-        if self._exports > 0 and _PYPY:
+        if self._exports and _PYPY:
             import gc
             gc.collect()
-        if self._exports > 0:
-            raise BufferError(_MSG_SPAN_EXPORTED)
-        self._snap = None
-        view = self._view
-        if view is not None:
-            self._view = None
-            view.release()
-        owner = self._owner
-        self._owner = None
-        _snapshot_release(snap)
+        with self._lock:
+            snap = self._snap
+            if snap is None:
+                return
+            if self._exports:
+                raise BufferError(_MSG_SPAN_EXPORTED)
+            self._snap = None
+            view = self._view
+            if view is not None:
+                self._view = None
+                view.release()
+            owner = self._owner
+            self._owner = None
+            _snapshot_release(snap)
         _reader_gone(owner)
 
     def __enter__(self):
@@ -1313,7 +1341,7 @@ class PageSpan(_Internal):
 
     def __del__(self):
         try:
-            if self._snap is not None and self._exports <= 0:
+            if self._snap is not None and not self._exports:
                 self.close()
         except AttributeError:
             pass
@@ -1327,41 +1355,41 @@ class PageSpanObjectsView(_Internal):
 
     __slots__ = ("_span", "__weakref__")
 
-    def _parts(self):
-        span = self._span
-        if span._snap is None:
-            raise ValueError(_MSG_SPAN_CLOSED)
-        return span
-
     def __len__(self):
-        return self._parts()._len
+        span = self._span
+        span._live()
+        return span._len
 
     def __getitem__(self, i):
-        self._parts()
+        span = self._span
+        span._live()
         if not hasattr(type(i), "__index__"):
             raise TypeError(_MSG_INDEX_TYPE % type(i).__name__)
         i = _index(i)
-        span = self._parts()        # again: __index__ may have closed it
-        n = span._len
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(_MSG_INDEX_RANGE)
-        return span._owner._objs[span._h[i]]
+        with span._lock:
+            span._live()        # again: __index__ may have closed it
+            n = span._len
+            if i < 0:
+                i += n
+            if not 0 <= i < n:
+                raise IndexError(_MSG_INDEX_RANGE)
+            return span._owner._objs[span._h[i]]
 
     def __iter__(self):
         i = 0
         while True:
-            span = self._parts()
-            if i >= span._len:
+            try:
+                yield self[i]
+            except IndexError:
                 return
-            yield span._owner._objs[span._h[i]]
             i += 1
 
     def copy(self):
         """The objects as a new list."""
-        span = self._parts()
-        return list(map(span._owner._objs.__getitem__, _unpack(span._h, span._len)))
+        span = self._span
+        with span._lock:
+            span._live()
+            return list(map(span._owner._objs.__getitem__, _unpack(span._h, span._len)))
 
 
 PageSpanObjectsView.__module__ = _MODULE

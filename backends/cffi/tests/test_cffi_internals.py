@@ -78,7 +78,7 @@ def test_extend_error_midway_leaks_no_slot(bad):
     assert [o for _, o in log.all()] == ["a", "b"]
     assert slot_accounting_ok(log)
     log.close()
-    assert log._objs == []
+    assert live_slots(log) == 0
 
 
 def test_extend_columns_error_midway_leaks_no_slot():

@@ -219,6 +219,33 @@ int probe_spans_segment(tl_snapshot *snap, const ref_model *m, int64_t t1,
     return spans_check(snap, m, t1, t2, TL_SPANS_SEGMENT, complete, file, line);
 }
 
+void probe_tiny_config(tl_config *cfg, int32_t busy, int32_t maintenance)
+{
+    tl_config_init(cfg);
+    cfg->memtable_max_bytes = 1;
+    cfg->target_page_bytes = 1;
+    cfg->busy_policy = busy;
+    cfg->maintenance = maintenance;
+}
+
+size_t probe_drain_all(tl_log *log, void (*each)(void *ctx, tl_handle h), void *ctx,
+                       const char *file, int line)
+{
+    tl_handle buf[256];
+    size_t total = 0;
+    for (;;) {
+        size_t n = 0;
+        tl_status st = tl_drain_retired(log, buf, 256, &n);
+        if (!th_check(st == TL_OK && n <= 256, file, line, "tl_drain_retired: %s, n %zu",
+                      th_status_name(st), n) ||
+            n == 0)
+            return total;
+        for (size_t i = 0; i < n; i++)
+            each(ctx, buf[i]);
+        total += n;
+    }
+}
+
 void probe_random_query(th_rng *r, const ref_model *m, int64_t lo_ts,
                         int64_t hi_ts, int32_t *kind, int64_t *t1, int64_t *t2)
 {

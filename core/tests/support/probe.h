@@ -58,6 +58,15 @@ int probe_spans_all(tl_snapshot *snap, const ref_model *m, int64_t t1,
 int probe_spans_segment(tl_snapshot *snap, const ref_model *m, int64_t t1,
                         int64_t t2, int complete, const char *file, int line);
 
+/* tl_config_init, then the smallest memtable and pages (1 byte each, which
+ * the engine rounds up to its minimums), busy policy and maintenance mode. */
+void probe_tiny_config(tl_config *cfg, int32_t busy, int32_t maintenance);
+
+/* Drain until tl_drain_retired gives nothing more, calling each(ctx, h) for
+ * every handle; returns how many came back. */
+size_t probe_drain_all(tl_log *log, void (*each)(void *ctx, tl_handle h), void *ctx,
+                       const char *file, int line);
+
 /* Random query arguments with a bias to the populated area [lo_ts, hi_ts]. */
 void probe_random_query(th_rng *r, const ref_model *m, int64_t lo_ts,
                         int64_t hi_ts, int32_t *kind, int64_t *t1, int64_t *t2);

@@ -9,7 +9,13 @@
 #include "harness.h"
 #include "timelog.h"
 
-void ref_init(ref_model *m) { memset(m, 0, sizeof *m); }
+void ref_init(ref_model *m)
+{
+    /* Never a NULL array, so `m->v + lo` is defined even when empty. */
+    memset(m, 0, sizeof *m);
+    m->cap = 256;
+    m->v = th_xmalloc(m->cap * sizeof(ref_rec));
+}
 
 void ref_free(ref_model *m)
 {
@@ -20,7 +26,7 @@ void ref_free(ref_model *m)
 void ref_copy(ref_model *dst, const ref_model *src)
 {
     dst->n = src->n;
-    dst->cap = src->n;
+    dst->cap = src->n ? src->n : 1;
     dst->seq = src->seq;
     dst->v = th_xmalloc((src->n ? src->n : 1) * sizeof(ref_rec));
     if (src->n)
@@ -81,7 +87,8 @@ size_t ref_delete_range(ref_model *m, int64_t t1, int64_t t2,
     if (on_removed)
         for (size_t i = lo; i < hi; i++)
             on_removed(ctx, &m->v[i], seq);
-    memmove(&m->v[lo], &m->v[hi], (m->n - hi) * sizeof(ref_rec));
+    if (hi > lo)
+        memmove(&m->v[lo], &m->v[hi], (m->n - hi) * sizeof(ref_rec));
     m->n -= hi - lo;
     return hi - lo;
 }

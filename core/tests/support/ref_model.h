@@ -40,7 +40,8 @@ typedef void (*ref_removed_fn)(void *ctx, const ref_rec *r, uint64_t del_seq);
 
 void ref_init(ref_model *m);
 void ref_free(ref_model *m);
-/* Independent copy (a snapshot of the model). */
+/* Independent copy (a snapshot of the model) into a dst that holds no array
+ * (zeroed, or after ref_free). */
 void ref_copy(ref_model *dst, const ref_model *src);
 
 /* Insert one record; returns its sequence number. */
