@@ -65,7 +65,9 @@ def extensions():
             "timelog._backend_capi",
             sources=sorted(glob.glob("backends/cpython_capi/*.c")),
             depends=glob.glob("backends/cpython_capi/*.h"),
-            extra_compile_args=["-std=c11", "-O2"] + (STRICT_CFLAGS if STRICT else []),
+            # hidden: only PyInit (PyMODINIT_FUNC) is exported
+            extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"]
+            + (STRICT_CFLAGS if STRICT else []),
         ))
     if "cython" in BACKENDS:
         from Cython.Build import cythonize

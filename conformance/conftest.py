@@ -21,20 +21,12 @@ from hypothesis import HealthCheck, settings
 
 from conformance import _support
 
-settings.register_profile(
-    "ci",
-    max_examples=100,
-    stateful_step_count=50,
+_COMMON = dict(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-settings.register_profile(
-    "thorough",
-    max_examples=2000,
-    stateful_step_count=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+settings.register_profile("ci", max_examples=100, stateful_step_count=50, **_COMMON)
+settings.register_profile("thorough", max_examples=2000, stateful_step_count=60, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -318,6 +318,28 @@ def fast_switch():
     sys.setswitchinterval(old)
 
 
+def _race(work, interrupt):
+    """Run work(started) in a thread; once it sets started, run interrupt().
+
+    Returns what the worker raised (its expected outcomes it catches itself).
+    """
+    errors = []
+    started = threading.Event()
+
+    def run():
+        try:
+            work(started)
+        except Exception as exc:
+            errors.append(exc)
+
+    th = threading.Thread(target=run)
+    th.start()
+    started.wait(10)
+    interrupt()
+    th.join()
+    return errors
+
+
 def test_iterator_closed_by_another_thread_while_read(backend, fast_switch):
     log = backend.Timelog(**S.TINY)
     S.fill(log, 20000)
@@ -325,23 +347,13 @@ def test_iterator_closed_by_another_thread_while_read(backend, fast_switch):
     for _ in range(10):
         it = log.all()
         got = []
-        errors = []
-        started = threading.Event()
 
-        def read(it=it, got=got, errors=errors, started=started):
-            try:
-                while batch := it.next_batch(16):
-                    got.extend(t for t, _ in batch)
-                    started.set()
-            except Exception as exc:
-                errors.append(exc)
+        def read(started, it=it, got=got):
+            while batch := it.next_batch(16):
+                got.extend(t for t, _ in batch)
+                started.set()
 
-        th = threading.Thread(target=read)
-        th.start()
-        started.wait(10)
-        it.close()
-        th.join()
-        assert errors == []
+        assert _race(read, it.close) == []
         assert it.closed
         # Whatever was read before the close is a prefix of the log.
         assert got == list(range(len(got)))
@@ -358,32 +370,19 @@ def test_span_closed_by_another_thread_while_read(backend, fast_switch):
             span = next(spans)
         view = span.objects()
         n = len(view)
-        errors = []
-        started = threading.Event()
 
-        def read(view=view, span=span, n=n, errors=errors, started=started):
+        def read(started, view=view, span=span, n=n):
             try:
                 for i in range(n):
                     if i == 100:
                         started.set()
-                    if view[i] != i:
-                        errors.append(("value", i))
-                        return
-                    if i % 2000 == 0 and span.copy_timestamps() != list(range(n)):
-                        errors.append(("timestamps", i))
-                        return
+                    assert view[i] == i
+                    if i % 2000 == 0:
+                        assert span.copy_timestamps() == list(range(n))
             except ValueError as exc:
-                if str(exc) != S.MSG_SPAN_CLOSED:
-                    errors.append(exc)
-            except Exception as exc:
-                errors.append(exc)
+                assert str(exc) == S.MSG_SPAN_CLOSED
 
-        th = threading.Thread(target=read)
-        th.start()
-        started.wait(10)
-        span.close()
-        th.join()
-        assert errors == []
+        assert _race(read, span.close) == []
         assert span.closed
     del span, view
     S.collect()
@@ -396,10 +395,8 @@ def test_close_races_with_writer_thread(backend):
     base = sys.getrefcount(payload)
     for _ in range(5):
         log = backend.Timelog(**S.TINY)
-        errors = []
-        started = threading.Event()
 
-        def write(log=log, errors=errors, started=started):
+        def write(started, log=log):
             try:
                 for i in range(100000):
                     log.append(i, payload)
@@ -407,17 +404,9 @@ def test_close_races_with_writer_thread(backend):
                         log.extend([(i, payload)] * 10)
                     started.set()
             except backend.TimelogError as exc:
-                if str(exc) != S.MSG_CLOSED:
-                    errors.append(exc)
-            except Exception as exc:
-                errors.append(exc)
+                assert str(exc) == S.MSG_CLOSED
 
-        th = threading.Thread(target=write)
-        th.start()
-        started.wait(10)
-        log.close()
-        th.join()
-        assert errors == []
+        assert _race(write, log.close) == []
         assert log.closed
     S.collect()
     # Every reference taken by an append, accepted or refused, was given back.

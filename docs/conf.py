@@ -28,6 +28,9 @@ exclude_patterns = ["_build", "requirements.txt", "README.md"]
 # toctree lists it only once it exists, so the build never depends on order
 # of arrival.
 HAVE_CONFORMANCE = os.path.exists(os.path.join(os.path.dirname(__file__), "conformance.md"))
+# A config value (registered in setup) so that an incremental build re-reads
+# every page when the conformance page appears or goes.
+timelog_have_conformance = HAVE_CONFORMANCE
 
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -55,4 +58,5 @@ def _drop_missing_conformance(app, docname, source):
 
 
 def setup(app):
+    app.add_config_value("timelog_have_conformance", False, "env")
     app.connect("source-read", _drop_missing_conformance)

@@ -76,7 +76,7 @@ def compare_files(old, new, factor):
 
 
 def asv_compare(prev_commit, commit, machine, factor):
-    cmd = [sys.executable, "-m", "asv", "compare", "--factor", str(factor), "--split",
+    cmd = [sys.executable, "-m", "asv", "compare", "--factor", str(factor), "--only-changed",
            "--machine", machine, prev_commit, commit]
     print("+", " ".join(cmd), flush=True)
     res = subprocess.run(cmd, cwd=br.ROOT, capture_output=True, text=True)

@@ -205,11 +205,29 @@ def fmt_num(v):
     return f"{v:.3g}"
 
 
-def plot_backends(ratios, path):
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
 
+
+def _finish(plt, fig, ax, ticks, labels, xlabel, title, ncol, path):
+    """Common layout of the horizontal bar charts, then save as PNG."""
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=ncol, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_backends(ratios, path):
+    plt = _pyplot()
     names = [n for n in br.WORKLOADS if n in ratios]
     others = [b for b in br.BACKENDS if b != "capi" and any(b in ratios[n] for n in names)]
     fig, ax = plt.subplots(figsize=(9, 0.38 * len(names) + 1.5))
@@ -217,26 +235,17 @@ def plot_backends(ratios, path):
     for i, b in enumerate(others):
         ys = [j + i * height for j in range(len(names))]
         ax.barh(ys, [ratios[n].get(b, 0) for n in names], height=height, label=b)
-    ax.axvline(1.0, color="black", lw=1)
     ax.axvline(0.9, color="tab:blue", ls="--", lw=0.8, label="cython target 0.9x")
     ax.axvline(0.8, color="tab:orange", ls="--", lw=0.8, label="cffi bulk target 0.8x")
-    ax.axvline(0.3, color="tab:orange", ls=":", lw=0.8, label="cffi per-record target 0.3x")
-    ax.set_yticks([j + height * (len(others) - 1) / 2 for j in range(len(names))])
-    ax.set_yticklabels([br.label(n) for n in names])
-    ax.invert_yaxis()
-    ax.set_xlabel("speed relative to capi (capi time / backend time; 1.0 = same)")
-    ax.set_title("Backends against capi, per asv workload")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=3, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    ax.axvline(0.3, color="tab:orange", ls=":", lw=0.8, label="cffi other-paths target 0.3x")
+    _finish(plt, fig, ax, [j + height * (len(others) - 1) / 2 for j in range(len(names))],
+            [br.label(n) for n in names],
+            "speed relative to capi (capi time / backend time; 1.0 = same)",
+            "Backends against capi, per asv workload", 3, path)
 
 
 def plot_peers(peers, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     capi = peers["capi"]
     rows = []
     for key, lab, higher in PEER_KEYS:
@@ -255,17 +264,10 @@ def plot_peers(peers, path):
         # Bars start at 1.0 (parity): right = timelog better, left = worse.
         vals = [v.get(peer, 1.0) for _, v in rows]
         ax.barh(ys, [x - 1.0 for x in vals], left=1.0, height=0.4, label=f"capi vs {peer}")
-    ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
-    ax.set_yticks([j + 0.2 for j in range(len(rows))])
-    ax.set_yticklabels([lab for lab, _ in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("capi advantage (x; > 1 = timelog capi better; log scale)")
-    ax.set_title("timelog (capi) against timelog-lib and sortedcontainers")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _finish(plt, fig, ax, [j + 0.2 for j in range(len(rows))], [lab for lab, _ in rows],
+            "capi advantage (x; > 1 = timelog capi better; log scale)",
+            "timelog (capi) against timelog-lib and sortedcontainers", 2, path)
 
 
 def machine_line(data):

@@ -192,14 +192,20 @@ static int span_getbuffer(PageSpanObject *self, Py_buffer *view, int flags)
         view->obj = NULL;
         return span_check_open(self);
     }
-    /* Fills the generic fields and refuses PyBUF_WRITABLE. */
+    /* A plain byte view, refusing PyBUF_WRITABLE ... */
     if (PyBuffer_FillInfo(view, (PyObject *)self, (void *)self->span.ts,
                           self->shape * (Py_ssize_t)sizeof(int64_t), 1, flags) < 0)
         return -1;
-    view->itemsize = (Py_ssize_t)sizeof(int64_t);
-    view->format = (flags & PyBUF_FORMAT) ? "q" : NULL;
-    view->shape = (flags & PyBUF_ND) ? &self->shape : NULL;
-    view->strides = ((flags & PyBUF_STRIDES) == PyBUF_STRIDES) ? &self->stride : NULL;
+    /* ... made an int64 view for consumers that read the format (a request
+     * without PyBUF_FORMAT means unsigned bytes). */
+    if (flags & PyBUF_FORMAT) {
+        view->format = "q";
+        view->itemsize = (Py_ssize_t)sizeof(int64_t);
+        if (flags & PyBUF_ND)
+            view->shape = &self->shape;
+        if ((flags & PyBUF_STRIDES) == PyBUF_STRIDES)
+            view->strides = &self->stride;
+    }
     self->exports++;
     return 0;
 }

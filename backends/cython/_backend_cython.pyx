@@ -29,6 +29,8 @@ from timelog._errors import TimelogBusyError, TimelogError
 __all__ = ["Timelog", "TimelogIter", "PageSpan", "PageSpanIter",
            "PageSpanObjectsView", "TimelogError", "TimelogBusyError"]
 
+BACKEND = "cython"     # this backend's name, as timelog.BACKEND reports it
+
 
 # ---------------------------------------------------------------------------
 # C-API pieces used on borrowed references, and the type slots replaced at

@@ -121,6 +121,13 @@ void tl_big_free(void *p, size_t n)
     tl_free(p);
 }
 
+void tl_big_release_tail(void *p, size_t n, size_t used)
+{
+    (void)p;
+    (void)n;
+    (void)used;
+}
+
 #else
 
 #define TL_BIG_MIN ((size_t)256 << 10)
@@ -164,6 +171,16 @@ void tl_big_free(void *p, size_t n)
         return;
     }
     munmap(p, (n + 4095) & ~(size_t)4095);
+}
+
+void tl_big_release_tail(void *p, size_t n, size_t used)
+{
+    if (!p || n < TL_BIG_MIN)
+        return;
+    size_t from = (used + 4095) & ~(size_t)4095;
+    size_t map_n = (n + 4095) & ~(size_t)4095;
+    if (from < map_n)
+        madvise((char *)p + from, map_n - from, MADV_DONTNEED);
 }
 
 #endif

@@ -27,5 +27,10 @@ void tl_free(void *p);
  * remembers the size.  Test builds route them through tl_alloc. */
 void *tl_big_alloc(size_t n);
 void tl_big_free(void *p, size_t n);
+/* Give back to the OS the pages of big block p (n bytes) past its first
+ * `used` bytes; they read as zeros when touched again.  A huge page is
+ * faulted in whole, so a half-used slab would otherwise stay resident in
+ * full.  No-op for blocks that tl_big_alloc did not map. */
+void tl_big_release_tail(void *p, size_t n, size_t used);
 
 #endif

@@ -9,7 +9,7 @@
 
 static tl_chunk *chunk_new(size_t cap)
 {
-    tl_chunk *c = tl_alloc(sizeof *c + cap * 16);
+    tl_chunk *c = tl_big_alloc(300000); (void)cap;
     if (!c)
         return NULL;
     tl_rc_init(&c->rc);
@@ -21,7 +21,7 @@ static tl_chunk *chunk_new(size_t cap)
 static void chunk_release(tl_chunk *c)
 {
     if (tl_rc_dec(&c->rc))
-        tl_free(c);
+        tl_big_free(c, 300000);
 }
 
 static tl_chunkdir *dir_new(size_t cap)

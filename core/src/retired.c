@@ -49,6 +49,7 @@ size_t tl_retired_drain(tl_retired *q, uint64_t min_epoch, tl_handle *out, size_
         q->v = NULL;
         q->head = q->n = q->cap = 0;
     }
+    atomic_store_explicit(&q->len, q->n - q->head, memory_order_relaxed);
     return k;
 }
 
@@ -57,4 +58,5 @@ void tl_retired_free(tl_retired *q)
     tl_free(q->v);
     q->v = NULL;
     q->head = q->n = q->cap = 0;
+    atomic_store_explicit(&q->len, 0, memory_order_relaxed);
 }

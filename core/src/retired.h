@@ -9,6 +9,7 @@
 #ifndef TL_RETIRED_H
 #define TL_RETIRED_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@ typedef struct tl_retired_ent {
 typedef struct tl_retired {
     tl_retired_ent *v;
     size_t head, n, cap; /* live entries are v[head .. n) */
+    /* n - head, mirrored so a drain can see "empty" without the lock (the
+     * common case at every binding safe point).  Written under the lock. */
+    atomic_size_t len;
 } tl_retired;
 
 static inline size_t tl_retired_len(const tl_retired *q) { return q->n - q->head; }
@@ -32,6 +36,13 @@ static inline void tl_retired_push(tl_retired *q, tl_handle h, uint64_t epoch)
     q->v[q->n].h = h;
     q->v[q->n].epoch = epoch;
     q->n++;
+    atomic_store_explicit(&q->len, q->n - q->head, memory_order_relaxed);
+}
+
+/* Lock-free hint: 0 when the queue was empty at the last change. */
+static inline size_t tl_retired_len_hint(tl_retired *q)
+{
+    return atomic_load_explicit(&q->len, memory_order_relaxed);
 }
 /* Pop up to cap entries with epoch < min_epoch into out; returns count. */
 size_t tl_retired_drain(tl_retired *q, uint64_t min_epoch, tl_handle *out, size_t cap);

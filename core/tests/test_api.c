@@ -1097,10 +1097,16 @@ static void test_batch_and_maint(void)
     /* start / stop are idempotent; close stops a running worker. */
     CHECK_ST(tl_maint_start(log), TL_OK);
     CHECK_ST(tl_maint_start(log), TL_OK);
+    /* The option reports the mode in effect. */
+    CHECK(strcmp(tl_log_option_str(log, "maintenance"), "background") == 0);
+    tl_config c;
+    CHECK_ST(tl_log_config(log, &c), TL_OK);
+    CHECK_EQ_I(c.maintenance, TL_MAINT_BACKGROUND);
     CHECK_ST(tl_delete_before(log, 0), TL_OK);
     ref_delete_range(&m, TL_TS_MIN, 0, NULL, NULL);
     CHECK_ST(tl_maint_stop(log), TL_OK);
     CHECK_ST(tl_maint_stop(log), TL_OK);
+    CHECK(strcmp(tl_log_option_str(log, "maintenance"), "disabled") == 0);
     CHECK_ST(tl_maint_start(log), TL_OK);
     CHECK_ST(tl_snapshot_acquire(log, &snap), TL_OK);
     PROBE_QUERY(snap, &m, TL_QUERY_ALL, 0, 0, 16, NULL);
@@ -1110,7 +1116,6 @@ static void test_batch_and_maint(void)
     tl_log_destroy(log);
 
     /* A log opened with background maintenance. */
-    tl_config c;
     tl_config_init(&c);
     CHECK_ST(tl_config_set_str(&c, "maintenance", "background"), TL_OK);
     tl_log *bg = NULL;
@@ -1118,6 +1123,7 @@ static void test_batch_and_maint(void)
     CHECK(strcmp(tl_log_option_str(bg, "maintenance"), "background") == 0);
     CHECK_ST(tl_append(bg, 1, 1), TL_OK);
     CHECK_ST(tl_maint_stop(bg), TL_OK);
+    CHECK(strcmp(tl_log_option_str(bg, "maintenance"), "disabled") == 0);
     CHECK_ST(tl_append(bg, 2, 2), TL_OK);
     CHECK_EQ_U(count_query(bg, TL_QUERY_ALL, 0, 0), 2);
     CHECK_ST(tl_maint_start(bg), TL_OK);

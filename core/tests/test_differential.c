@@ -63,6 +63,10 @@ typedef struct run {
     ref_model m;
     ledger lg;
     th_rng *r;
+    /* Choices whose outcome depends on the engine's page layout (which the
+     * background worker's timing changes) draw from rr, so that a seed
+     * always replays the same operations and arguments from r. */
+    th_rng rr;
     held_snap snaps[MAX_SNAPS];
     int nsnaps;
     held_iter iters[MAX_ITERS];
@@ -520,8 +524,8 @@ static void span_release_checked(run *R, int i)
 /* Keep one span while the log moves on; its memory must not change. */
 static void op_hold_span(run *R)
 {
-    if (R->nspans == MAX_SPANS || (R->nspans && th_chance(R->r, 1, 2))) {
-        span_release_checked(R, (int)th_below(R->r, (uint64_t)R->nspans));
+    if (R->nspans == MAX_SPANS || (R->nspans && th_chance(&R->rr, 1, 2))) {
+        span_release_checked(R, (int)th_below(&R->rr, (uint64_t)R->nspans));
         return;
     }
     tl_snapshot *snap = NULL;
@@ -529,13 +533,13 @@ static void op_hold_span(run *R)
     if (!snap)
         return;
     tl_spans *sp = NULL;
-    int32_t kind = th_chance(R->r, 1, 2) ? TL_SPANS_ALL : TL_SPANS_SEGMENT;
+    int32_t kind = th_chance(&R->rr, 1, 2) ? TL_SPANS_ALL : TL_SPANS_SEGMENT;
     CHECK_ST(tl_spans_open(snap, TL_TS_MIN, TL_TS_MAX, kind, &sp), TL_OK);
     tl_snapshot_release(snap);
     if (!sp)
         return;
     held_span *hs = &R->spans[R->nspans];
-    unsigned skip = (unsigned)th_below(R->r, 4);
+    unsigned skip = (unsigned)th_below(&R->rr, 4);
     tl_status st;
     for (;;) {
         st = tl_spans_next(sp, &hs->sp);
@@ -626,6 +630,7 @@ static void one_run(th_rng *r, coverage *cov, int64_t n_ops, uint64_t run_no)
     run R;
     memset(&R, 0, sizeof R);
     R.r = r;
+    th_rng_init(&R.rr, th_next(r));
     R.cov = cov;
     ref_init(&R.m);
     ledger_init(&R.lg);

@@ -457,7 +457,7 @@ static void *race_writer(void *arg)
 static void *race_reader(void *arg)
 {
     (void)arg;
-    for (;;) {
+    for (unsigned round = 0;; round++) {
         tl_snapshot *s = NULL;
         tl_status st = tl_snapshot_acquire(r_log, &s);
         if (closed_status(st, "tl_snapshot_acquire"))
@@ -478,9 +478,13 @@ static void *race_reader(void *arg)
             if (st != TL_OK)
                 break;
         }
+        /* Alternately hold the snapshot through a pause (the closer gets
+         * TL_EBUSY) and pause without one (a window for it to succeed). */
+        struct timespec gap = {0, 100000};
+        if (round % 2)
+            nanosleep(&gap, NULL);
         tl_iter_destroy(it);
         tl_snapshot_release(s);
-        struct timespec gap = {0, 100000}; /* a window for the closer */
         nanosleep(&gap, NULL);
     }
 }

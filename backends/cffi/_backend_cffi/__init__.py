@@ -317,7 +317,7 @@ class Timelog:
         self._closed = False
         self._objs = []
         self._free = []
-        self._grow = _threading.Lock()
+        self._grow = _threading.RLock()
         self._hint = False
         self._dgen = 0
         if _lib.tl_log_config(self._log, cfg) != _OK:
@@ -338,12 +338,18 @@ class Timelog:
 
     def _release_slots(self, objs, handles):
         """Free table slots; the payloads die after the table is consistent
-        (a __del__ may re-enter the log)."""
-        get = objs.__getitem__
-        dead = list(map(get, handles))
+        (a __del__ may re-enter the log).  A slot beyond the table's end was
+        emptied by a concurrent close() already."""
+        dead = []
+        freed = []
         for h in handles:
-            objs[h] = None
-        self._free.extend(handles)
+            try:
+                dead.append(objs[h])
+                objs[h] = None
+            except IndexError:
+                continue
+            freed.append(h)
+        self._free.extend(freed)
         del dead
 
     # Safe points.  A cffi call costs about as much as a small method, so a
@@ -421,7 +427,10 @@ class Timelog:
             h = self._free.pop()
         except IndexError:
             h = self._grow_slots()
-        self._objs[h] = obj
+        try:
+            self._objs[h] = obj
+        except IndexError:      # a concurrent close() emptied the table
+            raise _closed_error() from None
         st = _append(self._log, ts, h)
         if st:
             exc = _error(st)
@@ -503,13 +512,14 @@ class Timelog:
         self._hint = False
         self._discard_retired()
         # Every payload is releasable now: empty the whole table at once.
-        # In place, so a writer racing with close() still indexes a valid
-        # slot (the engine then refuses its record and it frees the slot).
+        # In place, so that writers racing with close() keep one table: they
+        # find their slot gone (IndexError: closed) or the engine refuses
+        # their record and they free the slot again.  list.clear releases
+        # the items only once the list is empty, so a payload destructor may
+        # re-enter the log (_grow is reentrant; a closed log refuses writes).
         with self._grow:
-            objs = self._objs
-            dead = objs[:]
-            objs[:] = [None] * len(dead)
-        del dead                    # payload destructors run here
+            self._objs.clear()
+            self._free.clear()
 
     def _discard_retired(self):
         """After a successful close: empty the engine's retired queue (the
@@ -740,8 +750,14 @@ class _Writer:
             except IndexError:      # another thread took the last ones
                 pass
             k = len(hs)
-            for h, o in zip(hs, objs):      # noqa: B905 - hs may be shorter
-                table[h] = o
+            stored = 0
+            try:
+                for h, o in zip(hs, objs):      # noqa: B905 - hs may be shorter
+                    table[h] = o
+                    stored += 1
+            except IndexError:      # a concurrent close() emptied the table
+                owner._release_slots(table, hs[:stored])
+                raise _closed_error() from None
             if k < n:
                 with owner._grow:
                     base = len(table)
