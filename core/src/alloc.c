@@ -130,7 +130,9 @@ void tl_big_release_tail(void *p, size_t n, size_t used)
 
 #else
 
-#define TL_BIG_MIN ((size_t)256 << 10)
+/* From 64 KiB on (memtable chunks), mapping beats malloc's heap, which
+ * would keep freed blocks resident. */
+#define TL_BIG_MIN ((size_t)64 << 10)
 #define TL_HUGE ((size_t)2 << 20)
 
 void *tl_big_alloc(size_t n)

@@ -113,12 +113,14 @@ tl_status tl_maintain(tl_log *log, int compact, int seal)
 
 /* An explicit flush/compact usually ends an ingest burst: return the unused
  * tail of the current slab, whose huge page was faulted in whole (up to
- * 2 MiB resident for nothing).  Memruns are carved from it only under wlock. */
+ * 2 MiB resident for nothing), and the spare memtable chunks.  Memruns are
+ * carved from the slab only under wlock. */
 static tl_status trim_slab_tail(tl_log *log, tl_status st)
 {
     pthread_mutex_lock(&log->wlock);
     if (log->slab)
         tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
+    tl_mt_drop_spare(&log->mt);
     pthread_mutex_unlock(&log->wlock);
     return st;
 }

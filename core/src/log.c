@@ -16,7 +16,8 @@
 #include "error.h"
 #include "log.h"
 
-#define TL_MAX_CHUNK_RECORDS 4096
+/* A chunk (header + ts/h arrays) then fills exactly 64 KiB of mapped pages. */
+#define TL_MAX_CHUNK_RECORDS ((65536 - 64) / 16)
 
 tl_status tl_log_nomem(tl_log *log, const char *what)
 {

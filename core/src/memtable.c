@@ -7,21 +7,31 @@
 
 #include "alloc.h"
 
-static tl_chunk *chunk_new(size_t cap)
+static tl_chunk *chunk_new(tl_memtable *m, size_t cap)
 {
-    tl_chunk *c = tl_big_alloc(300000); (void)cap;
-    if (!c)
+    tl_chunk *c = m->spare;
+    if (c) {
+        m->spare = c->next;
+        tl_rc_init(&c->rc);
+        return c;
+    }
+    size_t bytes = sizeof *c + cap * 16;
+    if (!(c = tl_big_alloc(bytes)))
         return NULL;
     tl_rc_init(&c->rc);
+    c->bytes = bytes;
+    c->next = NULL;
     c->ts = (int64_t *)(c + 1);
     c->h = (tl_handle *)(c->ts + cap);
     return c;
 }
 
+static void chunk_free(tl_chunk *c) { tl_big_free(c, c->bytes); }
+
 static void chunk_release(tl_chunk *c)
 {
     if (tl_rc_dec(&c->rc))
-        tl_big_free(c, 300000);
+        chunk_free(c);
 }
 
 static tl_chunkdir *dir_new(size_t cap)
@@ -71,15 +81,53 @@ void tl_mt_init(tl_memtable *m, size_t chunk_cap)
     m->ooo_max = INT64_MIN;
 }
 
-void tl_mt_reset(tl_memtable *m)
+/* Move the chunks only the memtable still references (no capture holds
+ * the directory or an older one sharing them) to the spare list. */
+static void dir_recycle(tl_memtable *m)
 {
-    dir_release(m->dir);
-    tl_free(m->ooo);
-    sorted_release(m->sorted);
-    tl_mt_init(m, m->chunk_cap);
+    tl_chunkdir *d = m->dir;
+    if (!d)
+        return;
+    if (atomic_load_explicit(&d->rc, memory_order_acquire) == 1) {
+        size_t keep = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            tl_chunk *c = d->c[i];
+            if (atomic_load_explicit(&c->rc, memory_order_acquire) == 1) {
+                c->next = m->spare;
+                m->spare = c;
+            } else {
+                d->c[keep++] = c;
+            }
+        }
+        d->n = keep;
+    }
+    dir_release(d);
 }
 
-void tl_mt_free(tl_memtable *m) { tl_mt_reset(m); }
+void tl_mt_reset(tl_memtable *m)
+{
+    dir_recycle(m);
+    tl_free(m->ooo);
+    sorted_release(m->sorted);
+    tl_chunk *spare = m->spare;
+    tl_mt_init(m, m->chunk_cap);
+    m->spare = spare;
+}
+
+void tl_mt_drop_spare(tl_memtable *m)
+{
+    while (m->spare) {
+        tl_chunk *c = m->spare;
+        m->spare = c->next;
+        chunk_free(c);
+    }
+}
+
+void tl_mt_free(tl_memtable *m)
+{
+    tl_mt_reset(m);
+    tl_mt_drop_spare(m);
+}
 
 size_t tl_mt_bytes(const tl_memtable *m)
 {
@@ -89,19 +137,21 @@ size_t tl_mt_bytes(const tl_memtable *m)
              m->dir->n * (sizeof(tl_chunk) + m->chunk_cap * 16);
     if (m->sorted)
         b += sizeof *m->sorted + m->sorted->n * 16;
+    for (const tl_chunk *c = m->spare; c; c = c->next)
+        b += c->bytes;
     return b;
 }
 
 tl_status tl_mt_append_slow(tl_memtable *m, int64_t ts, tl_handle h)
 {
     if (ts >= m->run_hwm) {
-        tl_chunk *c = chunk_new(m->chunk_cap);
+        tl_chunk *c = chunk_new(m, m->chunk_cap);
         if (!c)
             return TL_ENOMEM;
         if (!m->dir || m->dir->n == m->dir->cap) {
             tl_chunkdir *d = dir_new(m->dir ? m->dir->cap * 2 : 8);
             if (!d) {
-                tl_free(c);
+                chunk_release(c);
                 return TL_ENOMEM;
             }
             if (m->dir) {
@@ -309,7 +359,7 @@ tl_status tl_mt_delete(tl_memtable *m, int64_t t1, int64_t t2, tl_retired *q, ui
         if (!d)
             return TL_ENOMEM;
         for (; d->n < nch; d->n++) {
-            if (!(d->c[d->n] = chunk_new(cap))) {
+            if (!(d->c[d->n] = chunk_new(m, cap))) {
                 dir_release(d);
                 return TL_ENOMEM;
             }

@@ -27,8 +27,12 @@
 #include "retired.h"
 #include "storage.h"
 
+/* Chunks are mapped directly (tl_big_alloc), not taken from malloc's heap,
+ * so memory a sealed memtable gives back really leaves the process. */
 typedef struct tl_chunk {
     tl_rc rc;
+    size_t bytes;          /* block size, for tl_big_free */
+    struct tl_chunk *next; /* link in the memtable's spare list */
     int64_t *ts;
     tl_handle *h;
 } tl_chunk;
@@ -66,6 +70,9 @@ typedef struct tl_memtable {
     size_t ooo_n, ooo_cap;
     int64_t ooo_min, ooo_max;
     tl_sorted *sorted;
+    /* Chunks of sealed runs no snapshot held, kept for the next run (no
+     * allocation, no page faults); dropped by tl_mt_drop_spare. */
+    tl_chunk *spare;
 } tl_memtable;
 
 void tl_mt_init(tl_memtable *m, size_t chunk_cap);
@@ -115,6 +122,8 @@ int tl_mtcap_ooo_page(const tl_mtcap *c, tl_page *out);
 tl_status tl_mt_build_run(tl_memtable *m, uint64_t seq, tl_slab **slab, size_t slab_bytes,
                           tl_memrun **out);
 void tl_mt_reset(tl_memtable *m);
+/* Free the spare chunks (an explicit flush: the ingest burst is over). */
+void tl_mt_drop_spare(tl_memtable *m);
 
 /* Records in [t1, t2). */
 size_t tl_mt_count_range(const tl_memtable *m, int64_t t1, int64_t t2);
