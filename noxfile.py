@@ -224,7 +224,9 @@ def tests(session: nox.Session) -> None:
     results = {}
     for backend in built_backends(session):
         junit = Path(session.create_tmp()).resolve() / f"junit-{backend}.xml"
-        ok = run_pytest(session, backend, paths, junit, extra=tuple(session.posargs))
+        # each backend's own white-box tests (cffi's object table, cdef drift) run with it
+        own = test_paths(f"backends/{backend}/tests")
+        ok = run_pytest(session, backend, paths + own, junit, extra=tuple(session.posargs))
         if junit.exists():
             results[backend] = junit_counts(junit)
         if not ok:

@@ -178,7 +178,10 @@ static PyObject *iter_next(TimelogIterObject *self)
     PyObject *t = ts_object(self->ts_buf[i], obj);
     if (t == NULL)
         return NULL;
-    for (int j = 0; j < CAPI_ITER_RING; j++) {
+    /* After a miss (every kept tuple was held elsewhere, as with list(it)),
+     * look again only once the next swap has refreshed the ring. */
+    int scan = self->ring_misses == 0 ? CAPI_ITER_RING : 0;
+    for (int j = 0; j < scan; j++) {
         PyObject *rec = self->ring[j];
         if (rec == NULL || Py_REFCNT(rec) != 1)
             continue;

@@ -19,7 +19,6 @@ from cpython.buffer cimport (
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject
 from libc.stdint cimport int32_t, int64_t, uint64_t, uintptr_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from timelog_engine cimport *
@@ -149,6 +148,15 @@ cdef int64_t _index_int64(object o, int overflow_msg) except? -1:
     return v
 
 
+# Raising lives out of line, so the hot converters stay small.
+cdef int _ts_overflow() except -1:
+    raise OverflowError(_msg(TL_MSG_TS_OVERFLOW))
+
+
+cdef int _not_a_pair(PyObject *item) except -1:
+    raise TypeError(_msg(TL_MSG_EXTEND_PAIR) % _tname(<object>item))
+
+
 cdef int64_t _ts_slow(object o) except? -1:
     if PyBool_Check(o):
         raise TypeError(_msg(TL_MSG_TS_BOOL))
@@ -162,7 +170,7 @@ cdef inline int64_t _ts(object o) except? -1:
     if PyLong_CheckExact_(<PyObject *>o):
         v = PyLong_AsLongLongAndOverflow_(<PyObject *>o, &overflow)
         if overflow:
-            raise OverflowError(_msg(TL_MSG_TS_OVERFLOW))
+            _ts_overflow()
         return v
     return _ts_slow(o)
 
@@ -197,6 +205,46 @@ cdef extern from *:
     }
     """
     void tl_cy_release_handles(const tl_handle *h, size_t n) noexcept
+
+
+cdef extern from *:
+    """
+    /* The GC traverse's temporary copy of every handle (8 bytes a record)
+     * comes straight from mmap when large: from malloc, glibc would raise
+     * its mmap threshold after the first free and keep that much memory in
+     * the heap for good. */
+    #if defined(__unix__) || defined(__APPLE__)
+    #include <sys/mman.h>
+    #define TL_CY_MMAP_MIN (128 * 1024)
+    #endif
+
+    static uint64_t *tl_cy_handles_alloc(size_t n)
+    {
+        if (n > PY_SSIZE_T_MAX / sizeof(uint64_t))
+            return NULL;
+    #ifdef TL_CY_MMAP_MIN
+        if (n * sizeof(uint64_t) >= TL_CY_MMAP_MIN) {
+            void *p = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            return p == MAP_FAILED ? NULL : (uint64_t *)p;
+        }
+    #endif
+        return (uint64_t *)PyMem_RawMalloc(n * sizeof(uint64_t));
+    }
+
+    static void tl_cy_handles_free(uint64_t *buf, size_t n)
+    {
+    #ifdef TL_CY_MMAP_MIN
+        if (n * sizeof(uint64_t) >= TL_CY_MMAP_MIN) {
+            munmap(buf, n * sizeof(uint64_t));
+            return;
+        }
+    #endif
+        PyMem_RawFree(buf);
+    }
+    """
+    tl_handle *tl_cy_handles_alloc(size_t n) noexcept nogil
+    void tl_cy_handles_free(tl_handle *buf, size_t n) noexcept nogil
 
 
 cdef inline void _release_handles(const tl_handle *h, size_t n) noexcept:
@@ -357,11 +405,11 @@ cdef inline int _chunk_push_pair(tl_log *log, _Chunk *c, PyObject *item) except 
         tso = PyList_GET_ITEM_(item, 0)
         obj = PyList_GET_ITEM_(item, 1)
     else:
-        raise TypeError(_msg(TL_MSG_EXTEND_PAIR) % _tname(<object>item))
+        return _not_a_pair(item)
     if PyLong_CheckExact_(tso):
         ts = PyLong_AsLongLongAndOverflow_(tso, &overflow)
         if overflow:
-            raise OverflowError(_msg(TL_MSG_TS_OVERFLOW))
+            return _ts_overflow()
         Py_INCREF_(obj)
     else:
         Py_INCREF_(obj)
@@ -1377,19 +1425,19 @@ cdef int _timelog_traverse(PyObject *o, visitproc visit, void *arg) noexcept:
     log = (<Timelog>o)._log
     if log == NULL or tl_log_handles(log, NULL, 0, &total) != TL_OK or total == 0:
         return 0
-    buf = <tl_handle *>malloc(total * sizeof(tl_handle))
+    buf = tl_cy_handles_alloc(total)
     if buf == NULL:
         return 0   # cannot see them now: the cycle is kept, nothing breaks
+    r = 0
     if tl_log_handles(log, buf, total, &n) == TL_OK:
         if n > total:
             n = total
         for i in range(n):
             r = visit(_h2o(buf[i]), arg)
             if r:
-                free(buf)
-                return r
-    free(buf)
-    return 0
+                break
+    tl_cy_handles_free(buf, total)
+    return r
 
 
 # GC clear of a reader runs its whole cleanup (a plain field clear would drop

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifdef TL_TESTING
 #include <stdatomic.h>
@@ -128,6 +131,8 @@ void tl_big_release_tail(void *p, size_t n, size_t used)
     (void)used;
 }
 
+void tl_heap_trim(void) {}
+
 #else
 
 /* From 64 KiB on (memtable chunks), mapping beats malloc's heap, which
@@ -183,6 +188,13 @@ void tl_big_release_tail(void *p, size_t n, size_t used)
     size_t map_n = (n + 4095) & ~(size_t)4095;
     if (from < map_n)
         madvise((char *)p + from, map_n - from, MADV_DONTNEED);
+}
+
+void tl_heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 #endif

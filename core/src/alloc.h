@@ -32,5 +32,8 @@ void tl_big_free(void *p, size_t n);
  * faulted in whole, so a half-used slab would otherwise stay resident in
  * full.  No-op for blocks that tl_big_alloc did not map. */
 void tl_big_release_tail(void *p, size_t n, size_t used);
+/* Return the free pages of malloc's heap to the OS (glibc keeps blocks freed
+ * below its top resident).  Called where a burst of frees ends. */
+void tl_heap_trim(void);
 
 #endif

@@ -132,5 +132,12 @@ tl_status tl_flush(tl_log *log)
 
 tl_status tl_compact(tl_log *log)
 {
-    return log ? trim_slab_tail(log, tl_maintain(log, 1, 1)) : tl_err_null("log");
+    if (!log)
+        return tl_err_null("log");
+    tl_status st = trim_slab_tail(log, tl_maintain(log, 1, 1));
+    /* A compaction frees sealed buffers, merge state and old levels to the
+     * heap; glibc keeps such blocks resident unless asked.  Only here, not
+     * on every flush: trimming walks the heap's free lists. */
+    tl_heap_trim();
+    return st;
 }

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "page.h"
 #include "refcount.h"
@@ -101,6 +102,30 @@ static inline tl_status tl_mt_append(tl_memtable *m, int64_t ts, tl_handle h)
         return TL_OK;
     }
     return tl_mt_append_slow(m, ts, h);
+}
+
+/* Append the longest prefix of ts/h (n records) that is in order from
+ * run_hwm on and fits the tail chunk, with two memcpy instead of a store
+ * and a branch per record; returns its length (0: use tl_mt_append). */
+static inline size_t tl_mt_append_run(tl_memtable *m, const int64_t *ts, const tl_handle *h,
+                                      size_t n)
+{
+    if (!m->tail)
+        return 0;
+    size_t room = m->chunk_cap - m->tail_n;
+    if (n > room)
+        n = room;
+    if (n == 0 || ts[0] < m->run_hwm)
+        return 0;
+    size_t k = 1;
+    while (k < n && ts[k] >= ts[k - 1])
+        k++;
+    memcpy(m->tail->ts + m->tail_n, ts, k * sizeof *ts);
+    memcpy(m->tail->h + m->tail_n, h, k * sizeof *h);
+    m->tail_n += k;
+    m->run_n += k;
+    m->run_hwm = ts[k - 1];
+    return k;
 }
 
 static inline size_t tl_mt_count(const tl_memtable *m) { return m->run_n + m->ooo_n; }

@@ -121,13 +121,19 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
             room = log->mt_max_records - tl_mt_count(&log->mt);
         }
         size_t end = i + (room < n - i ? room : n - i);
-        for (; i < end; i++) {
+        while (i < end) {
+            size_t k = tl_mt_append_run(&log->mt, ts + i, h + i, end - i);
+            if (k) {
+                i += k;
+                continue;
+            }
             if (tl_mt_append(&log->mt, ts[i], h[i]) != TL_OK) {
                 pthread_mutex_unlock(&log->wlock);
                 if (accepted)
                     *accepted = i;
                 return tl_log_nomem(log, "appending a batch");
             }
+            i++;
         }
     }
     pthread_mutex_unlock(&log->wlock);
