@@ -880,6 +880,15 @@ cdef _Maker _tp_view_new
 ctypedef PyObject *(*_iternextfunc)(PyObject *) except? NULL
 
 
+cdef void _reader_release(Timelog owner, tl_snapshot *snap) noexcept:
+    """Last steps of a reader's cleanup, after its fields are cleared and
+    its engine iterator destroyed: release the snapshot (the pin), then the
+    payloads that made releasable (may run Python code)."""
+    tl_snapshot_release(snap)
+    if owner is not None:
+        owner._release_retired(False)
+
+
 cdef object _next_or_stop(_iternextfunc iternext, object it):
     """__next__ over the tp_iternext installed at module init (for-loops
     call that slot directly and never build a StopIteration)."""
@@ -956,9 +965,7 @@ cdef class TimelogIter:
         self._ring0 = None
         self._ring1 = None
         tl_iter_destroy(it)
-        tl_snapshot_release(snap)
-        if owner is not None:
-            owner._release_retired(False)
+        _reader_release(owner, snap)
         del ring0, ring1    # the reused tuples (and payloads) go last
 
     cdef inline void _wait_idle(self) noexcept:
@@ -1182,9 +1189,7 @@ cdef class PageSpanIter:
         self._snap = NULL
         self._owner = None
         tl_spans_destroy(sp)
-        tl_snapshot_release(snap)
-        if owner is not None:
-            owner._release_retired(False)
+        _reader_release(owner, snap)
 
     @property
     def closed(self):
