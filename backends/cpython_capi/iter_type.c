@@ -161,6 +161,8 @@ static int iter_refill(TimelogIterObject *self)
     self->eof = st == TL_EOF;
     self->pos = 0;
     self->len = (Py_ssize_t)n;
+    for (size_t j = 0; j < n; j++)
+        CAPI_PREFETCH_OBJ(self->h_buf[j]);
     if (n == 0) {
         iter_cleanup(self);
         return 0;
@@ -256,8 +258,11 @@ static Py_ssize_t iter_take(TimelogIterObject *self, int64_t *ts, tl_handle *h,
             self->eof = 1;
         k += (Py_ssize_t)n;
     }
-    for (Py_ssize_t i = 0; i < k; i++)
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (i + CAPI_PREFETCH_AHEAD < k)
+            CAPI_PREFETCH_OBJ(h[i + CAPI_PREFETCH_AHEAD]);
         Py_INCREF(CAPI_H2O(h[i]));
+    }
     return k;
 }
 
