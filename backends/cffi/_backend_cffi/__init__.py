@@ -29,9 +29,13 @@ converts 4096 records per ``tl_append_batch`` (timestamps through
 ``array('q')``, whose conversion has ``operator.index`` semantics; a numpy or
 other int64 buffer is passed zero-copy with ``ffi.from_buffer``);
 ``next_batch`` and per-record iteration pull up to 4096 records per
-``tl_iter_next_batch`` (a per-record iterator starts at 128 and grows, so
-point and short range queries stay cheap) and serve them from a lazy zip of
-the batch's timestamps and objects.  Scratch buffers are reused from a pool
+``tl_iter_next_batch`` (an iterator reads its first 128 records when it is
+opened and grows its batches from there, so point and short range queries
+cost one read) and serve them from a lazy zip of the batch's timestamps and
+objects; per-record ``__next__`` is the C-level ``__next__`` of a chain of
+that zip and a refilling tail (see TimelogIter).  Batch timestamps and
+handles become ints through ``memoryview.tolist()``, faster than
+``ffi.unpack``.  Scratch buffers are reused from a pool
 (each engine call takes one and gives it back, so threads never share one).
 One ``tl_iter`` / ``tl_spans`` is never run by two threads at once: each
 iterator has a lock held around its engine calls; a span has a lock held
@@ -76,7 +80,9 @@ buffer may be released on any thread at any time.
 import operator as _operator
 import sys as _sys
 import threading as _threading
+import weakref as _weakref
 from array import array as _array
+from itertools import chain as _chain
 from itertools import islice as _islice
 from itertools import repeat as _repeat
 
@@ -101,6 +107,7 @@ _EBUSY = _lib.TL_EBUSY
 _ENOMEM = _lib.TL_ENOMEM
 
 _string = _ffi.string
+_buffer = _ffi.buffer
 _unpack = _ffi.unpack
 _last_error = _lib.tl_last_error
 _append = _lib.tl_append
@@ -200,7 +207,8 @@ _DRAIN_CAP = 4096       # handles per tl_drain_retired call
 class _Scratch:
     """Out-parameters and record buffers for one engine call at a time."""
 
-    __slots__ = ("ts", "h", "n", "iter_p", "snap_p", "spans_p", "i32", "stats")
+    __slots__ = ("ts", "h", "n", "iter_p", "snap_p", "spans_p", "i32", "stats",
+                 "ts_list", "h_list", "n_val")
 
     def __init__(self):
         self.ts = _ffi.new("int64_t[]", _CHUNK)
@@ -211,6 +219,11 @@ class _Scratch:
         self.spans_p = _ffi.new("tl_spans **")
         self.i32 = _ffi.new("int32_t *")
         self.stats = _ffi.new("tl_stats *")
+        # memoryview.tolist() makes the ints about a third faster than
+        # ffi.unpack: slices of these give a batch's lists.
+        self.ts_list = memoryview(_buffer(self.ts)).cast("q")
+        self.h_list = memoryview(_buffer(self.h)).cast("Q")
+        self.n_val = memoryview(_buffer(self.n)).cast("N")     # [0]: *n
 
 
 _pool = []              # list.pop / list.append are atomic: no lock needed
@@ -421,7 +434,7 @@ class Timelog:
         """Insert one record (late timestamps are fine)."""
         if self._hint or self._closed:
             self._pre()
-        if type(ts) is not int or not -0x8000000000000000 <= ts <= 0x7FFFFFFFFFFFFFFF:
+        if type(ts) is not int:
             ts = _ts(ts)
         try:
             h = self._free.pop()
@@ -431,7 +444,11 @@ class Timelog:
             self._objs[h] = obj
         except IndexError:      # a concurrent close() emptied the table
             raise _closed_error() from None
-        st = _append(self._log, ts, h)
+        try:
+            st = _append(self._log, ts, h)
+        except OverflowError:   # an int outside int64: cffi checks the range
+            self._release_slots(self._objs, (h,))
+            raise OverflowError(_MSG_TS_OVERFLOW) from None
         if st:
             exc = _error(st)
             if st != _EBUSY:                # not accepted: free the slot
@@ -1037,7 +1054,6 @@ _Q_ALL = _lib.TL_QUERY_ALL
 _Q_POINT = _lib.TL_QUERY_POINT
 _new = object.__new__
 _gc = _ffi.gc
-_buffer = _ffi.buffer
 _snapshot_release = _lib.tl_snapshot_release
 _spans_next = _lib.tl_spans_next
 _allocate_lock = _threading.Lock
@@ -1047,12 +1063,7 @@ _iter_destroy = _lib.tl_iter_destroy
 
 
 def _open_iter(owner, query, t1, t2):
-    it = _new(TimelogIter)
-    it._owner = None
-    it._core = None
-    it._pending = _NO_RECORDS
-    it._eof = False
-    it._cap = _FIRST_FETCH
+    it = _new(TimelogIter)      # fields unset until open: __del__ allows that
     it._lock = _allocate_lock()
     try:
         sc = _pool.pop()
@@ -1061,12 +1072,38 @@ def _open_iter(owner, query, t1, t2):
     # The iterator holds the snapshot reference tl_log_iter took: that is
     # the pin, kept until the iterator is destroyed.
     st = _log_iter(owner._log, query, t1, t2, sc.iter_p)
-    core = sc.iter_p[0]
-    _pool.append(sc)
     if st != _OK:
+        _pool.append(sc)
         raise _error(st)
-    it._core = core
+    it._core = core = sc.iter_p[0]
     it._owner = owner
+    # Read the first (small) batch now, while no other thread can see the
+    # iterator: a point or short range query then costs one Python-level
+    # refill less.  The snapshot is already pinned, so the objects read here
+    # are the ones a later read would give; a failure is left to the first
+    # __next__, which repeats the read and raises.
+    st = _iter_next_batch(core, sc.ts, sc.h, _FIRST_FETCH, sc.n)
+    if st == _OK or st == _EOF:
+        k = sc.n_val[0]
+        if k > 1:
+            it._pending = pending = zip(sc.ts_list[:k].tolist(),  # noqa: B905 - equal lengths
+                                        _itemgetter(*sc.h_list[:k].tolist())(owner._objs))
+        elif k:
+            it._pending = pending = iter(((sc.ts_list[0], owner._objs[sc.h_list[0]]),))
+        else:
+            it._pending = pending = _NO_RECORDS
+        it._eof = eof = st == _EOF
+        it._cap = _FIRST_FETCH * 4
+    else:
+        it._pending = pending = _NO_RECORDS
+        it._eof = eof = False
+        it._cap = _FIRST_FETCH
+    _pool.append(sc)
+    if eof:     # every record in hand (point and short range queries)
+        it._next = _chain(pending, _filter(_finish, (_wref(it),))).__next__
+    else:
+        it._tail = tail = _map(_more, _repeat(_wref(it)))
+        it._next = _chain(pending, tail).__next__
     return it
 
 
@@ -1081,13 +1118,13 @@ def _fetch(core, cap, table):
         st = _iter_next_batch(core, sc.ts, sc.h, cap, sc.n)
         if st != _OK and st != _EOF:
             raise _error(st)
-        k = sc.n[0]
+        k = sc.n_val[0]
         if k > 1:
-            ts = _unpack(sc.ts, k)
-            objs = _itemgetter(*_unpack(sc.h, k))(table)
+            ts = sc.ts_list[:k].tolist()
+            objs = _itemgetter(*sc.h_list[:k].tolist())(table)
         elif k:
-            ts = [sc.ts[0]]
-            objs = (table[sc.h[0]],)
+            ts = [sc.ts_list[0]]
+            objs = (table[sc.h_list[0]],)
         else:
             ts = objs = ()
     finally:
@@ -1096,29 +1133,70 @@ def _fetch(core, cap, table):
 
 
 _NO_RECORDS = zip()
+_NO_NEXT = _NO_RECORDS.__next__     # raises StopIteration
+_wref = _weakref.ref
+_map = map
+_filter = filter
+
+
+def _finish(ref):
+    """The tail of the chain of an iterator that read all its records at
+    open: runs the cleanup once they are served.  It returns a false value,
+    so filter() ends the chain without a Python-level raise."""
+    it = ref()
+    if it is None:
+        return False
+    with it._lock:      # the cleanup of an exhausted iterator (see _refill)
+        core = it._core
+        if core is None:
+            return False
+        it._core = None
+        it._pending = _NO_RECORDS
+        it._next = _NO_NEXT
+        owner = it._owner
+        _iter_destroy(core)
+    it._owner = None
+    if owner._hint or owner._pending_destroy:
+        owner._reader_done()
+    return False
+
+
+def _more(ref):
+    """The tail of a batch's chain (see TimelogIter.__next__): the next
+    record after a refill, or StopIteration at the end."""
+    it = ref()
+    rec = it._refill() if it is not None else None
+    if rec is None:
+        raise StopIteration
+    return rec
 
 
 class TimelogIter(_Reader):
     """Snapshot iterator yielding (timestamp, object) tuples."""
 
-    __slots__ = ("_owner", "_core", "_pending", "_eof", "_cap", "_lock", "__weakref__")
+    __slots__ = ("_owner", "_core", "_pending", "_eof", "_cap", "_lock", "_next", "_tail",
+                 "__weakref__")
 
     # Read-ahead: a batch of records is kept as a zip of its timestamps and
     # objects, so each (ts, obj) tuple is made only when it is served (and
     # dies young: a whole batch of tuples would outlive GC generation 0 and
-    # make every scan pay for full collections).  zip's next is one C call
-    # that runs no Python code, so the fast path needs no lock.
-    def __next__(self):
-        rec = next(self._pending, None)
-        if rec is None:
-            rec = self._refill()
-            if rec is None:
-                raise StopIteration
-        return rec
+    # make every scan pay for full collections).
+    #
+    # __next__ runs no Python code per record: it is a property giving the
+    # bound __next__ of chain(batch, tail), which the interpreter calls.
+    # The tail, map(_more, repeat(weakref to self)), refills under the lock
+    # and swaps in the next batch's chain; when the first batch (read at
+    # open) already ended the query, the tail is filter(_finish, (weakref,))
+    # instead, which only runs the cleanup.  Neither holds a strong
+    # reference, so an abandoned iterator is still freed (and unpinned) at
+    # once; chain, zip, map and filter keep no state that a concurrent
+    # caller could invalidate, so the fast path needs no lock.
+    __next__ = property(_operator.attrgetter("_next"),
+                        doc="The next (timestamp, object) record.")
 
     def _refill(self):
-        """The next record after reading a batch, or None at the end (raised
-        by the caller: one frame less to unwind)."""
+        """The next record after reading a batch, or None at the end (the
+        caller raises StopIteration)."""
         with self._lock:
             rec = next(self._pending, None)
             if rec is not None:
@@ -1136,9 +1214,12 @@ class TimelogIter(_Reader):
                 ts, objs, self._eof = _fetch(core, cap, self._owner._objs)
                 if ts:
                     self._pending = pending = zip(ts, objs)  # noqa: B905 - equal lengths
-                    return next(pending)
+                    rec = next(pending)
+                    self._next = _chain(pending, self._tail).__next__
+                    return rec
             # Exhausted: the same cleanup as close() (the lock is held).
             self._core = None
+            self._next = _NO_NEXT
             owner = self._owner
             _iter_destroy(core)
         self._owner = None
@@ -1183,8 +1264,9 @@ class TimelogIter(_Reader):
     _destroy_core = _lib.tl_iter_destroy
 
     def _detach(self):
-        pending = self._pending
+        pending = self._pending, self._next
         self._pending = _NO_RECORDS
+        self._next = _NO_NEXT
         return pending
 
 
