@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import pytest
@@ -209,6 +210,60 @@ def test_next_batch_index_semantics(log, np):
 def test_next_batch_large_n(log):
     S.fill(log, 5)
     assert len(log.all().next_batch(1 << 40)) == 5
+
+
+# A binding may refill a batch list (and its tuples) in place once the caller
+# has dropped it, as zip() does with its result tuple; what the caller still
+# holds must never change.
+def test_next_batch_never_changes_what_the_caller_keeps(log):
+    objs = S.fill(log, 60)
+    it = log.all()
+    kept = it.next_batch(5)                  # a whole batch, kept
+    records = []                             # single records of dropped batches
+    got = [t for t, _ in kept]
+    while batch := it.next_batch(5):
+        records.append(batch[2])
+        got += [t for t, _ in batch]
+    assert got == list(range(60))
+    assert kept == [(t, objs[t]) for t in range(5)]
+    assert records == [(t, objs[t]) for t in range(7, 60, 5)]
+    assert all(obj is objs[t] for t, obj in records)
+
+
+def test_next_batch_after_the_caller_edits_dropped_batches(log):
+    S.fill(log, 90)
+    it = log.all()
+    got = []
+    for i in range(18):
+        batch = it.next_batch(5)
+        got += [t for t, _ in batch]
+        if i % 3 == 0:
+            batch[0] = ["not", "a", "record"]
+        elif i % 3 == 1:
+            batch.pop()
+        else:
+            batch[4] = (None, object())
+        del batch
+    assert got == list(range(90))
+    assert it.next_batch(5) == []
+
+
+def test_next_batch_payload_references_return_to_baseline(log):
+    payload = S.Payload(0)
+    for t in range(40):
+        log.append(t, payload)
+    stored = sys.getrefcount(payload)
+    it = log.all()
+    while it.next_batch(3):
+        pass
+    assert it.closed
+    assert sys.getrefcount(payload) == stored
+    it = log.all()
+    first, second = it.next_batch(4), it.next_batch(4)
+    del first, second
+    it.next_batch(4)
+    it.close()
+    assert sys.getrefcount(payload) == stored
 
 
 def test_mixing_next_and_next_batch(tiny):

@@ -389,6 +389,17 @@ def write_page(peers):
             lines += ["![timelog capi against timelog-lib and sortedcontainers]"
                       "(_static/perf_peers.png)", ""]
     lines += [
+        "## Ceilings",
+        "",
+        "Some targets ask for more than any binding can give, because the",
+        "records a call returns cost CPython more to make than the rest of the",
+        "call. `python tools/ceilings.py` times, in one process, work that is",
+        "strictly less than each workload must do, with CPython's own C-level",
+        "builtins: building the `next_batch`, range and scan results from ready",
+        "lists (divide the peer's rate by that floor: no binding can show a",
+        "larger ratio), and the least Python a cffi binding runs per call",
+        "(a method plus the engine calls, no handle table), against capi.",
+        "",
         "## Reproducing",
         "",
         "- `nox -s bench` (or `python tools/run_bench.py [--quick]`) runs asv with",

@@ -29,11 +29,14 @@
  * the whole object (with its GC header) under pymalloc's 512-byte limit, so
  * short queries never reach malloc. */
 #define CAPI_ITER_BUF 24
-/* Tuples __next__ keeps for reuse: two, so that `for rec in it` (which
- * still holds the previous record during the call) reuses the one before. */
+/* Tuples __next__ (and lists next_batch) keeps for reuse: two, so that
+ * `for rec in it` (which still holds the previous record during the call)
+ * reuses the one before. */
 #define CAPI_ITER_RING 2
 /* With every kept tuple shared, one new tuple in this many replaces one. */
 #define CAPI_ITER_RING_RETRY 8
+/* next_batch keeps (for reuse) only lists of at most this many records. */
+#define CAPI_BATCH_KEEP_MAX CAPI_CHUNK
 /* Handles released per tl_drain_retired() call. */
 #define CAPI_DRAIN_CAP 512
 /* Engine calls moving at least this many records run without the GIL. */
@@ -81,10 +84,12 @@ typedef struct {
     tl_iter *it;
     PyObject *ring[CAPI_ITER_RING]; /* recent (ts, obj) tuples, refilled once
                                        only the iterator holds them */
-    int ring_next;             /* ring slot a new tuple replaces */
-    int ring_misses;           /* new tuples since the last swap */
-    int eof;                   /* engine exhausted; buffer may still hold records */
-    int in_use;                /* an engine fill runs without the GIL */
+    PyObject *batches[CAPI_ITER_RING]; /* recent next_batch lists, the same */
+    unsigned char ring_next;   /* ring slot a new tuple replaces */
+    unsigned char ring_misses; /* new tuples since the last swap */
+    unsigned char batch_next;  /* batches slot the next kept list replaces */
+    unsigned char eof;         /* engine exhausted; buffer may still hold records */
+    unsigned char in_use;      /* an engine fill runs without the GIL */
     PyThread_type_lock fill_lock; /* created on the first GIL-free fill */
     Py_ssize_t pos, len;       /* read-ahead buffer window */
     int64_t ts_buf[CAPI_ITER_BUF];

@@ -43,10 +43,11 @@ static void iter_cleanup(TimelogIterObject *self)
     TimelogObject *owner = self->owner;
     tl_snapshot *snap = self->snap;
     tl_iter *core = self->it;
-    PyObject *ring[CAPI_ITER_RING];
+    PyObject *ring[2 * CAPI_ITER_RING];
     for (int j = 0; j < CAPI_ITER_RING; j++) {
         ring[j] = self->ring[j];
-        self->ring[j] = NULL;
+        ring[CAPI_ITER_RING + j] = self->batches[j];
+        self->ring[j] = self->batches[j] = NULL;
     }
 
     self->closed = 1;
@@ -58,7 +59,7 @@ static void iter_cleanup(TimelogIterObject *self)
 
     tl_iter_destroy(core);
     capi_reader_release(owner, snap);
-    for (int j = 0; j < CAPI_ITER_RING; j++)
+    for (int j = 0; j < 2 * CAPI_ITER_RING; j++)
         Py_XDECREF(ring[j]);
 }
 
@@ -90,8 +91,10 @@ static void iter_dealloc(TimelogIterObject *self)
 static int iter_traverse(TimelogIterObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->owner);
-    for (int j = 0; j < CAPI_ITER_RING; j++)
+    for (int j = 0; j < CAPI_ITER_RING; j++) {
         Py_VISIT(self->ring[j]);
+        Py_VISIT(self->batches[j]);
+    }
     return 0;
 }
 
@@ -295,6 +298,77 @@ static PyObject *records_list(const int64_t *ts, const tl_handle *h, Py_ssize_t 
     return list;
 }
 
+/* A list this iterator returned earlier, of length k, that nobody else
+ * holds any more (the caller dropped it, as a `while b := it.next_batch(n)`
+ * loop does), refilled in place with the records in ts/h (payload
+ * references stolen): the list, its tuples and their allocation and GC
+ * costs are saved, as zip() saves its result tuple.  A tuple the caller
+ * kept is replaced by a new one.  NULL without an exception when no kept
+ * list fits (or on a failure, after which the caller starts over with the
+ * references still its own only if *consumed is 0). */
+static PyObject *batch_reuse(TimelogIterObject *self, const int64_t *ts,
+                             const tl_handle *h, Py_ssize_t k, int *consumed)
+{
+    *consumed = 0;
+    PyObject *list = NULL;
+    for (int j = 0; j < CAPI_ITER_RING; j++) {
+        PyObject *cand = self->batches[j];
+        if (cand != NULL && Py_REFCNT(cand) == 1 && PyList_GET_SIZE(cand) == k) {
+            /* Out of the ring while it is refilled: code run by a released
+             * payload cannot reach it. */
+            self->batches[j] = NULL;
+            list = cand;
+            break;
+        }
+    }
+    if (list == NULL)
+        return NULL;
+    *consumed = 1;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *obj = CAPI_H2O(h[i]);
+        PyObject *t = ts_object(ts[i], obj);
+        if (t == NULL) {
+            capi_release_handles(h + i + 1, (size_t)(k - i - 1));
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyObject *rec = PyList_GET_ITEM(list, i);
+        if (PyTuple_CheckExact(rec) && Py_REFCNT(rec) == 1 && PyTuple_GET_SIZE(rec) == 2) {
+            PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
+            PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
+            PyTuple_SET_ITEM(rec, 0, t);
+            PyTuple_SET_ITEM(rec, 1, obj);
+            if (!payload_is_atomic(obj) && !PyObject_GC_IsTracked(rec))
+                PyObject_GC_Track(rec);
+            /* Last: releasing the old payload may run arbitrary code. */
+            Py_DECREF(old_t);
+            Py_DECREF(old_obj);
+            continue;
+        }
+        PyObject *fresh = new_record(t, obj);
+        if (fresh == NULL) {
+            capi_release_handles(h + i + 1, (size_t)(k - i - 1));
+            Py_DECREF(list);
+            return NULL;
+        }
+        if (payload_is_atomic(obj))
+            PyObject_GC_UnTrack(fresh);
+        PyList_SET_ITEM(list, i, fresh);
+        Py_DECREF(rec);
+    }
+    return list;
+}
+
+/* Remember a list next_batch returns, for batch_reuse. */
+static void batch_keep(TimelogIterObject *self, PyObject *list)
+{
+    if (PyList_GET_SIZE(list) > CAPI_BATCH_KEEP_MAX || self->closed)
+        return;
+    int j = self->batch_next;
+    self->batch_next = (unsigned char)(j + 1 < CAPI_ITER_RING ? j + 1 : 0);
+    Py_XSETREF(self->batches[j], Py_NewRef(list));
+}
+
 static PyObject *iter_next_batch(TimelogIterObject *self, PyObject *const *args,
                                  Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -351,8 +425,14 @@ static PyObject *iter_next_batch(TimelogIterObject *self, PyObject *const *args,
         Py_ssize_t k = iter_take(self, ts, h, want);
         if (k < 0)
             goto fail;
-        PyObject *part = records_list(ts, h, k);
-        if (part == NULL)
+        PyObject *part = NULL;
+        if (result == NULL && k == n) {
+            int consumed;
+            part = batch_reuse(self, ts, h, k, &consumed);
+            if (part == NULL && consumed)
+                goto fail;
+        }
+        if (part == NULL && (part = records_list(ts, h, k)) == NULL)
             goto fail;
         if (result == NULL) {
             result = part;
@@ -376,6 +456,8 @@ static PyObject *iter_next_batch(TimelogIterObject *self, PyObject *const *args,
     /* A short batch means the end was reached: release the pin at once. */
     if (exhausted)
         iter_cleanup(self);
+    else if (result != NULL)
+        batch_keep(self, result);
     return result;
 
 fail:

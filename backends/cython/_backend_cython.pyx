@@ -936,6 +936,10 @@ cdef class TimelogIter:
     cdef object _ring0
     cdef object _ring1
     cdef bint _ring_next       # ring slot a new tuple replaces
+    # The same for the last two lists next_batch returned (_reuse_batch).
+    cdef object _batch0
+    cdef object _batch1
+    cdef bint _batch_next
     cdef int64_t _ts_buf[ITER_BUF]
     cdef tl_handle _h_buf[ITER_BUF]
 
@@ -949,13 +953,15 @@ cdef class TimelogIter:
         cdef tl_iter *it
         cdef tl_snapshot *snap
         cdef Timelog owner
-        cdef object ring0, ring1
+        cdef object ring0, ring1, batch0, batch1
         self._wait_idle()
         it = self._it
         snap = self._snap
         owner = self._owner
         ring0 = self._ring0
         ring1 = self._ring1
+        batch0 = self._batch0
+        batch1 = self._batch1
         self._closed = True
         self._eof = True
         self._pos = self._len = 0
@@ -964,9 +970,11 @@ cdef class TimelogIter:
         self._owner = None
         self._ring0 = None
         self._ring1 = None
+        self._batch0 = None
+        self._batch1 = None
         tl_iter_destroy(it)
         _reader_release(owner, snap)
-        del ring0, ring1    # the reused tuples (and payloads) go last
+        del ring0, ring1, batch0, batch1    # kept records (and payloads) go last
 
     cdef inline void _wait_idle(self) noexcept:
         # another thread runs an engine fill of this iterator without the GIL
@@ -1086,7 +1094,9 @@ cdef class TimelogIter:
             while left > 0:
                 part = <Py_ssize_t>left if left < cap else cap
                 k = self._take(ts, h, part)
-                chunk = _records(ts, h, <size_t>k)
+                chunk = _reuse_batch(self, ts, h, k) if result is None and k == want else None
+                if chunk is None:
+                    chunk = _records(ts, h, <size_t>k)
                 if result is None:
                     result = chunk
                 else:
@@ -1100,6 +1110,13 @@ cdef class TimelogIter:
                 PyMem_Free(ts)
         if exhausted:
             self._cleanup()     # the end was reached: the pin goes at once
+        elif len(result) <= CHUNK:
+            # kept for _reuse_batch
+            if self._batch_next:
+                self._batch1 = result
+            else:
+                self._batch0 = result
+            self._batch_next = not self._batch_next
         return result
 
     def __enter__(self):
@@ -1108,6 +1125,62 @@ cdef class TimelogIter:
     def __exit__(self, et, ev, tb):
         self._cleanup()
         return False
+
+
+cdef list _reuse_batch(TimelogIter self, const int64_t *ts, const tl_handle *h, Py_ssize_t k):
+    """A list next_batch returned earlier, of length k, that nobody else
+    holds any more (the caller dropped it, as `while b := it.next_batch(n)`
+    does), refilled in place with the records in ts/h (payload references
+    stolen): the list, its tuples and their allocation and GC costs are
+    saved, as zip() saves its result tuple.  A tuple the caller kept is
+    replaced by a new one.  None when no kept list fits."""
+    cdef list out
+    cdef Py_ssize_t i
+    cdef PyObject *obj
+    cdef PyObject *t
+    cdef PyObject *rec
+    cdef PyObject *old_t
+    cdef PyObject *old_obj
+    # taken out of the ring while it is refilled: code run by a released
+    # payload cannot reach it
+    if (self._batch0 is not None and Py_REFCNT_(<PyObject *>self._batch0) == 1
+            and PyList_GET_SIZE_(<PyObject *>self._batch0) == k):
+        out = self._batch0
+        self._batch0 = None
+    elif (self._batch1 is not None and Py_REFCNT_(<PyObject *>self._batch1) == 1
+            and PyList_GET_SIZE_(<PyObject *>self._batch1) == k):
+        out = self._batch1
+        self._batch1 = None
+    else:
+        return None
+    for i in range(k):
+        obj = _h2o(h[i])
+        t = PyLong_FromLongLong_(ts[i])
+        if t == NULL:
+            Py_DECREF_(obj)
+            _release_handles(h + i + 1, <size_t>(k - i - 1))
+            _pending_error()
+        rec = PyList_GET_ITEM_(<PyObject *>out, i)
+        if PyTuple_CheckExact_(rec) and Py_REFCNT_(rec) == 1 and PyTuple_GET_SIZE_(rec) == 2:
+            old_t = PyTuple_GET_ITEM_(rec, 0)
+            old_obj = PyTuple_GET_ITEM_(rec, 1)
+            PyTuple_SET_ITEM_(rec, 0, t)
+            PyTuple_SET_ITEM_(rec, 1, obj)
+            if not _payload_is_atomic(obj) and not PyObject_GC_IsTracked_(rec):
+                PyObject_GC_Track_(rec)
+            # last: releasing the old payload may run arbitrary code
+            Py_DECREF_(old_t)
+            Py_DECREF_(old_obj)
+            continue
+        Py_DECREF_(t)   # _make_record converts again; this path is rare
+        rec = _make_record(ts[i], obj)
+        if rec == NULL:
+            _release_handles(h + i + 1, <size_t>(k - i - 1))
+            _pending_error()
+        old_t = PyList_GET_ITEM_(<PyObject *>out, i)
+        PyList_SET_ITEM_(out, i, rec)
+        Py_DECREF_(old_t)
+    return out
 
 
 cdef inline PyObject *_refill_record(PyObject *rec, PyObject *t, PyObject *obj) noexcept:
