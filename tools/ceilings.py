@@ -79,6 +79,7 @@ def python_floors(ts, objs):
 
 def cffi_floors(ts, objs):
     try:
+        import numpy
         import timelog._backend_capi as capi
         from timelog._backend_cffi._engine import ffi, lib
     except ImportError as e:
@@ -183,6 +184,48 @@ def cffi_floors(ts, objs):
         return run
     show("point: a method making the 3 engine calls", best(run_points(Pointer())), Q, "q",
          best(run_points(lg)))
+
+    # spans: a Python iterator whose __next__ makes one tl_spans_next call
+    # and wraps the timestamps in a memoryview; close() releases the view.
+    snap_p = ffi.new("tl_snapshot **")
+    lib.tl_snapshot_acquire(log, snap_p)
+    sps_p = ffi.new("tl_spans **")
+
+    class Span:
+        __slots__ = ("timestamps",)
+
+        def close(self):
+            self.timestamps.release()
+
+    class Spans:
+        def __init__(self):
+            lib.tl_spans_open(snap_p[0], 0, N * 10, lib.TL_SPANS_SEGMENT, sps_p)
+            self.sp = sps_p[0]
+            self.out = ffi.new("tl_span *")
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if lib.tl_spans_next(self.sp, self.out) != lib.TL_OK:
+                lib.tl_spans_destroy(self.sp)
+                raise StopIteration
+            span = Span()
+            span.timestamps = memoryview(ffi.buffer(self.out.ts, self.out.len * 8)).cast("q")
+            lib.tl_span_release(self.out)
+            return span
+
+    def run_spans(make):
+        def run():
+            for span in make():
+                a = numpy.asarray(span.timestamps)
+                int(a.shape[0])
+                del a
+                span.close()
+        return run
+    show("spans: one tl_spans_next call + memoryview", best(run_spans(Spans)), N, "rec",
+         best(run_spans(lambda: lg.page_spans(0, N * 10))))
+    lib.tl_snapshot_release(snap_p[0])
     drop_log(log)
     lg.close()
 
