@@ -140,6 +140,33 @@ static inline PyObject *new_record(PyObject *t, PyObject *obj)
     return rec;
 }
 
+/* A new record, left out of the GC when its payload is atomic. */
+static inline PyObject *new_record_untracked(PyObject *t, PyObject *obj)
+{
+    PyObject *rec = new_record(t, obj);
+    if (rec != NULL && payload_is_atomic(obj))
+        PyObject_GC_UnTrack(rec);
+    return rec;
+}
+
+/* Put (t, obj) into rec, a tuple only the caller's iterator holds (as zip()
+ * does with its result), stealing both.  The caller keeps its own
+ * reference to rec across the call: releasing the old payload comes last
+ * and may run arbitrary code, even this iterator again. */
+static inline void refill_record(PyObject *rec, PyObject *t, PyObject *obj)
+{
+    PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
+    PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
+    PyTuple_SET_ITEM(rec, 0, t);
+    PyTuple_SET_ITEM(rec, 1, obj);
+    /* The GC may have untracked it (atomic contents); track it again rather
+     * than inspect the new payload, whose header may be a cache miss. */
+    if (!PyObject_GC_IsTracked(rec))
+        PyObject_GC_Track(rec);
+    Py_DECREF(old_t);
+    Py_DECREF(old_obj);
+}
+
 /* Refill the read-ahead buffer: 1 with records, 0 exhausted (iterator
  * cleaned up, no exception), -1 error (cleaned up, exception set). */
 static int iter_refill(TimelogIterObject *self)
@@ -190,17 +217,8 @@ static PyObject *iter_next(TimelogIterObject *self)
         PyObject *rec = self->ring[j];
         if (rec == NULL || Py_REFCNT(rec) != 1)
             continue;
-        /* Only this iterator holds it: refill in place, as zip() does. */
-        PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
-        PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
-        PyTuple_SET_ITEM(rec, 0, t);
-        PyTuple_SET_ITEM(rec, 1, obj);
-        if (!PyObject_GC_IsTracked(rec))   /* the GC untracks atomic tuples */
-            PyObject_GC_Track(rec);
         Py_INCREF(rec);
-        /* Last: releasing the old payload may run arbitrary code. */
-        Py_DECREF(old_t);
-        Py_DECREF(old_obj);
+        refill_record(rec, t, obj);
         return rec;
     }
     PyObject *rec = new_record(t, obj);
@@ -283,9 +301,7 @@ static PyObject *records_list(const int64_t *ts, const tl_handle *h, Py_ssize_t 
     for (Py_ssize_t i = 0; i < k; i++) {
         PyObject *obj = CAPI_H2O(h[i]);
         PyObject *t = ts_object(ts[i], obj);
-        PyObject *rec = t != NULL ? new_record(t, obj) : NULL;
-        if (rec != NULL && payload_is_atomic(obj))
-            PyObject_GC_UnTrack(rec);
+        PyObject *rec = t != NULL ? new_record_untracked(t, obj) : NULL;
         if (rec == NULL) {
             /* h[i] was released with the failure; the rest are still ours. */
             capi_release_handles(h + i + 1, (size_t)(k - i - 1));
@@ -334,25 +350,15 @@ static PyObject *batch_reuse(TimelogIterObject *self, const int64_t *ts,
         }
         PyObject *rec = PyList_GET_ITEM(list, i);
         if (PyTuple_CheckExact(rec) && Py_REFCNT(rec) == 1 && PyTuple_GET_SIZE(rec) == 2) {
-            PyObject *old_t = PyTuple_GET_ITEM(rec, 0);
-            PyObject *old_obj = PyTuple_GET_ITEM(rec, 1);
-            PyTuple_SET_ITEM(rec, 0, t);
-            PyTuple_SET_ITEM(rec, 1, obj);
-            if (!payload_is_atomic(obj) && !PyObject_GC_IsTracked(rec))
-                PyObject_GC_Track(rec);
-            /* Last: releasing the old payload may run arbitrary code. */
-            Py_DECREF(old_t);
-            Py_DECREF(old_obj);
+            refill_record(rec, t, obj);     /* the private list holds rec */
             continue;
         }
-        PyObject *fresh = new_record(t, obj);
+        PyObject *fresh = new_record_untracked(t, obj);
         if (fresh == NULL) {
             capi_release_handles(h + i + 1, (size_t)(k - i - 1));
             Py_DECREF(list);
             return NULL;
         }
-        if (payload_is_atomic(obj))
-            PyObject_GC_UnTrack(fresh);
         PyList_SET_ITEM(list, i, fresh);
         Py_DECREF(rec);
     }

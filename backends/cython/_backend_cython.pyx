@@ -269,7 +269,13 @@ cdef inline int _pending_error() except -1:
 cdef inline PyObject *_make_record(int64_t ts, PyObject *obj) noexcept:
     """A new (ts, obj) tuple, stealing the reference to obj; NULL with
     MemoryError set (and obj released) on failure."""
-    cdef PyObject *t = PyLong_FromLongLong_(ts)
+    return _pack_record(PyLong_FromLongLong_(ts), obj)
+
+
+cdef inline PyObject *_pack_record(PyObject *t, PyObject *obj) noexcept:
+    """A new (t, obj) tuple (t may be NULL: a failed conversion), stealing
+    both references; NULL with the error set (and both released) on
+    failure.  Out of the GC when the payload is atomic."""
     cdef PyObject *rec = PyTuple_New_(2) if t != NULL else NULL
     if rec == NULL:
         Py_XDECREF_(t)
@@ -1139,8 +1145,7 @@ cdef list _reuse_batch(TimelogIter self, const int64_t *ts, const tl_handle *h, 
     cdef PyObject *obj
     cdef PyObject *t
     cdef PyObject *rec
-    cdef PyObject *old_t
-    cdef PyObject *old_obj
+    cdef PyObject *old
     # taken out of the ring while it is refilled: code run by a released
     # payload cannot reach it
     if (self._batch0 is not None and Py_REFCNT_(<PyObject *>self._batch0) == 1
@@ -1162,41 +1167,33 @@ cdef list _reuse_batch(TimelogIter self, const int64_t *ts, const tl_handle *h, 
             _pending_error()
         rec = PyList_GET_ITEM_(<PyObject *>out, i)
         if PyTuple_CheckExact_(rec) and Py_REFCNT_(rec) == 1 and PyTuple_GET_SIZE_(rec) == 2:
-            old_t = PyTuple_GET_ITEM_(rec, 0)
-            old_obj = PyTuple_GET_ITEM_(rec, 1)
-            PyTuple_SET_ITEM_(rec, 0, t)
-            PyTuple_SET_ITEM_(rec, 1, obj)
-            if not _payload_is_atomic(obj) and not PyObject_GC_IsTracked_(rec):
-                PyObject_GC_Track_(rec)
-            # last: releasing the old payload may run arbitrary code
-            Py_DECREF_(old_t)
-            Py_DECREF_(old_obj)
+            _refill_record(rec, t, obj)     # the private list holds rec
             continue
-        Py_DECREF_(t)   # _make_record converts again; this path is rare
-        rec = _make_record(ts[i], obj)
+        rec = _pack_record(t, obj)
         if rec == NULL:
             _release_handles(h + i + 1, <size_t>(k - i - 1))
             _pending_error()
-        old_t = PyList_GET_ITEM_(<PyObject *>out, i)
+        old = PyList_GET_ITEM_(<PyObject *>out, i)
         PyList_SET_ITEM_(out, i, rec)
-        Py_DECREF_(old_t)
+        Py_DECREF_(old)
     return out
 
 
-cdef inline PyObject *_refill_record(PyObject *rec, PyObject *t, PyObject *obj) noexcept:
-    """Put (t, obj) into rec, which only the caller's iterator holds (as
-    zip() does); steals t and obj, returns a new reference to rec."""
+cdef inline void _refill_record(PyObject *rec, PyObject *t, PyObject *obj) noexcept:
+    """Put (t, obj) into rec, a tuple only the caller's iterator holds (as
+    zip() does), stealing both.  The caller keeps its own reference to rec
+    across the call: releasing the old payload comes last and may run
+    arbitrary code, even this iterator again."""
     cdef PyObject *old_t = PyTuple_GET_ITEM_(rec, 0)
     cdef PyObject *old_obj = PyTuple_GET_ITEM_(rec, 1)
     PyTuple_SET_ITEM_(rec, 0, t)
     PyTuple_SET_ITEM_(rec, 1, obj)
-    if not PyObject_GC_IsTracked_(rec):     # the GC untracks atomic tuples
+    # the GC may have untracked it (atomic contents); track it again rather
+    # than inspect the new payload, whose header may be a cache miss
+    if not PyObject_GC_IsTracked_(rec):
         PyObject_GC_Track_(rec)
-    Py_INCREF_(rec)
-    # last: releasing the old payload may run arbitrary code
     Py_DECREF_(old_t)
     Py_DECREF_(old_obj)
-    return rec
 
 
 cdef PyObject *_iter_iternext(PyObject *o) except? NULL:
@@ -1218,11 +1215,14 @@ cdef PyObject *_iter_iternext(PyObject *o) except? NULL:
         Py_DECREF_(obj)
         _pending_error()
     rec = <PyObject *>self._ring0
-    if self._ring0 is not None and Py_REFCNT_(rec) == 1:
-        return _refill_record(rec, t, obj)
-    rec = <PyObject *>self._ring1
-    if self._ring1 is not None and Py_REFCNT_(rec) == 1:
-        return _refill_record(rec, t, obj)
+    if self._ring0 is None or Py_REFCNT_(rec) != 1:
+        rec = <PyObject *>self._ring1
+        if self._ring1 is None or Py_REFCNT_(rec) != 1:
+            rec = NULL
+    if rec != NULL:
+        Py_INCREF_(rec)
+        _refill_record(rec, t, obj)
+        return rec
     rec = PyTuple_New_(2)
     if rec == NULL:
         Py_DECREF_(t)
