@@ -209,6 +209,23 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* Ask for payload headers before they are INCREFed: records come in
+     * time order, payloads sit in insertion order, so for late records the
+     * addresses jump and the hardware prefetcher misses them. */
+    static inline void tl_cy_prefetch_payloads(const uint64_t *h, size_t n)
+    {
+        for (size_t i = 0; i < n; i++) {
+    #if defined(__GNUC__) || defined(__clang__)
+            __builtin_prefetch((const void *)(uintptr_t)h[i], 1);
+    #endif
+        }
+    }
+    """
+    void tl_cy_prefetch_payloads(const tl_handle *h, size_t n) noexcept nogil
+
+
+cdef extern from *:
+    """
     /* The GC traverse's temporary copy of every handle (8 bytes a record)
      * comes straight from mmap when large: from malloc, glibc would raise
      * its mmap threshold after the first free and keep that much memory in
@@ -1009,6 +1026,7 @@ cdef class TimelogIter:
         self._eof = st == TL_EOF
         self._pos = 0
         self._len = <Py_ssize_t>n
+        tl_cy_prefetch_payloads(self._h_buf, n)
         if n == 0:
             self._cleanup()
             return 0
