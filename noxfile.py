@@ -45,7 +45,7 @@ WHEELHOUSE = ROOT / ".nox" / "_wheels"
 # What goes into the package build (copied to a clean directory first, so
 # in-place builds, caches and .so files of the working tree never leak in).
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "core/include",
-                "core/src", "backends", "timelog")
+                "core/src", "backends", "src")
 IGNORED_BUILD_FILES = ("*.so", "*.o", "*.a", "*.pyc", "__pycache__", "build", "*.egg-info",
                        "_backend_cython.c", "_engine.c", "*.html")
 
