@@ -22,6 +22,9 @@ STRICT = os.environ.get("TIMELOG_STRICT") == "1"
 
 ENGINE_SOURCES = sorted(glob.glob("core/src/*.c"))
 ENGINE_INCLUDE = "core/include"
+# What every binding compiles in: the shared message catalog and reprs.
+SHARED_DIR = "backends/shared"
+SHARED_SOURCES = [f"{SHARED_DIR}/messages.c"]
 # -fvisibility=hidden: each extension links its own copy of the engine; none
 # of them should export (or interpose) engine symbols.
 ENGINE_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-fvisibility=hidden", "-D_GNU_SOURCE", "-Icore/src"]
@@ -34,7 +37,7 @@ class BuildWithEngine(build_ext):
     def build_extensions(self):
         libdir = self._build_engine()
         for ext in self.extensions:
-            ext.include_dirs.append(ENGINE_INCLUDE)
+            ext.include_dirs += [ENGINE_INCLUDE, SHARED_DIR]
             ext.library_dirs.append(libdir)
             ext.libraries += ["timelog", "pthread"]
             # static lib changed => relink
@@ -63,8 +66,8 @@ def extensions():
     if "capi" in BACKENDS:
         exts.append(Extension(
             "timelog._backend_capi",
-            sources=sorted(glob.glob("backends/cpython_capi/*.c")),
-            depends=glob.glob("backends/cpython_capi/*.h"),
+            sources=sorted(glob.glob("backends/cpython_capi/*.c")) + SHARED_SOURCES,
+            depends=glob.glob("backends/cpython_capi/*.h") + glob.glob(f"{SHARED_DIR}/*.h"),
             # hidden: only PyInit (PyMODINIT_FUNC) is exported
             extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"]
             + (STRICT_CFLAGS if STRICT else []),
@@ -74,8 +77,8 @@ def extensions():
         exts += cythonize(
             [Extension(
                 "timelog._backend_cython",
-                sources=["backends/cython/_backend_cython.pyx"],
-                depends=glob.glob("backends/cython/*.pxd"),
+                sources=["backends/cython/_backend_cython.pyx", *SHARED_SOURCES],
+                depends=glob.glob("backends/cython/*.pxd") + glob.glob(f"{SHARED_DIR}/*.h"),
                 extra_compile_args=["-O2"],
             )],
             compiler_directives={"language_level": 3},

@@ -54,7 +54,7 @@ def test_default_properties(log):
     assert log.closed is False
     assert log.time_unit == "ms"
     assert log.maintenance_mode == "disabled"
-    assert log.busy_policy == "raise"
+    assert log.busy_policy == "flush"
     assert type(log.retired_queue_len) is int and log.retired_queue_len == 0
     assert type(log.alloc_failures) is int and log.alloc_failures == 0
 
@@ -102,7 +102,7 @@ def test_positional_arguments_in_contract_order(backend):
 
 def test_all_none_means_defaults(backend):
     log = backend.Timelog(None, None, None, None, None, None, None)
-    assert (log.time_unit, log.maintenance_mode, log.busy_policy) == ("ms", "disabled", "raise")
+    assert (log.time_unit, log.maintenance_mode, log.busy_policy) == ("ms", "disabled", "flush")
     log.close()
 
 

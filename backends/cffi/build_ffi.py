@@ -24,9 +24,12 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-HEADER = os.path.join(ROOT, "core", "include", "timelog.h")
+SHARED = os.path.join(ROOT, "backends", "shared")
+# Declared from these headers, in this order: the engine, then the texts
+# every binding shares (compiled in from messages.c).
+HEADERS = (os.path.join(ROOT, "core", "include", "timelog.h"), os.path.join(SHARED, "messages.h"))
 MODULE = "timelog._backend_cffi._engine"
-SOURCE = '#include "timelog.h"\n'
+SOURCE = '#include "timelog.h"\n#include "messages.h"\n'
 
 _DEFINE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(?:\s+(.*\S))?\s*$")
 _COND = re.compile(r"#\s*(ifdef|ifndef|if|endif|else|elif|include|define|undef)\b(.*)$")
@@ -83,8 +86,11 @@ def make_cdef(text):
 
 
 def read_cdef():
-    with open(HEADER, encoding="utf-8") as f:
-        return make_cdef(f.read())
+    parts = []
+    for header in HEADERS:
+        with open(header, encoding="utf-8") as f:
+            parts.append(make_cdef(f.read()))
+    return "".join(parts)
 
 
 def make_builder(standalone=False):
@@ -93,14 +99,18 @@ def make_builder(standalone=False):
     if standalone:
         builder.set_source(
             MODULE, SOURCE,
-            sources=sorted(glob.glob(os.path.join(ROOT, "core", "src", "*.c"))),
-            include_dirs=[os.path.join(ROOT, "core", "include"), os.path.join(ROOT, "core", "src")],
+            sources=sorted(glob.glob(os.path.join(ROOT, "core", "src", "*.c")))
+            + [os.path.join(SHARED, "messages.c")],
+            include_dirs=[os.path.join(ROOT, "core", "include"), os.path.join(ROOT, "core", "src"),
+                          SHARED],
             define_macros=[("_GNU_SOURCE", None)],
             extra_compile_args=["-std=c11", "-O2"],
             libraries=["pthread"],
         )
     else:
-        builder.set_source(MODULE, SOURCE)
+        # setup.py's build_ext adds the include dirs and the engine library;
+        # the shared texts are compiled in here (paths relative to the root).
+        builder.set_source(MODULE, SOURCE, sources=["backends/shared/messages.c"])
     return builder
 
 

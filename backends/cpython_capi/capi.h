@@ -19,6 +19,7 @@
 #include <pythread.h>
 #include <stdint.h>
 
+#include "messages.h"
 #include "timelog.h"
 
 #define CAPI_MODULE_NAME "timelog._backend_capi"
@@ -162,11 +163,11 @@ int capi_status_error(tl_status st);
 int capi_message_error(PyObject *exc, int msg_id);
 /* Raise exc with a catalog message whose one %s is type(obj).__name__. */
 int capi_type_message_error(PyObject *exc, int msg_id, PyObject *obj);
-/* TypeError(TL_MSG_OPTION_TYPE): option `name` is not a str. Returns -1. */
+/* TypeError(TLB_MSG_OPTION_TYPE): option `name` is not a str. Returns -1. */
 int capi_option_type_error(const char *name, PyObject *obj);
 /* TimelogError("timelog is closed"). Returns -1. */
 int capi_closed_error(void);
-/* tp_new of the internal types: TypeError(TL_MSG_NO_CONSTRUCT). */
+/* tp_new of the internal types: TypeError(TLB_MSG_NO_CONSTRUCT). */
 PyObject *capi_no_construct(PyTypeObject *type, PyObject *args, PyObject *kw);
 
 /* ------------------------------------------------------------------------

@@ -39,18 +39,18 @@ int capi_ts_converter(PyObject *o, int64_t *out)
         int overflow = 0;
         long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
         if (overflow)
-            return capi_message_error(PyExc_OverflowError, TL_MSG_TS_OVERFLOW);
+            return capi_message_error(PyExc_OverflowError, TLB_MSG_TS_OVERFLOW);
         *out = (int64_t)v;
         return 0;
     }
     if (PyBool_Check(o))
-        return capi_message_error(PyExc_TypeError, TL_MSG_TS_BOOL);
-    return int64_from_index(o, out, TL_MSG_TS_OVERFLOW);
+        return capi_message_error(PyExc_TypeError, TLB_MSG_TS_BOOL);
+    return int64_from_index(o, out, TLB_MSG_TS_OVERFLOW);
 }
 
 int capi_int64_converter(PyObject *o, int64_t *out)
 {
-    return int64_from_index(o, out, TL_MSG_INT_OVERFLOW);
+    return int64_from_index(o, out, TLB_MSG_INT_OVERFLOW);
 }
 
 /* ------------------------------------------------------------------------
@@ -177,13 +177,13 @@ static int chunk_push_pair(extend_chunk *c, PyObject *item)
         tso = PyList_GET_ITEM(item, 0);
         obj = PyList_GET_ITEM(item, 1);
     } else {
-        return capi_type_message_error(PyExc_TypeError, TL_MSG_EXTEND_PAIR, item);
+        return capi_type_message_error(PyExc_TypeError, TLB_MSG_EXTEND_PAIR, item);
     }
     if (PyLong_CheckExact(tso)) {
         int overflow = 0;
         ts = (int64_t)PyLong_AsLongLongAndOverflow(tso, &overflow);
         if (overflow)
-            return capi_message_error(PyExc_OverflowError, TL_MSG_TS_OVERFLOW);
+            return capi_message_error(PyExc_OverflowError, TLB_MSG_TS_OVERFLOW);
         Py_INCREF(obj);
     } else {
         /* __index__ may run Python code that mutates the pair or drops the
@@ -327,7 +327,7 @@ static int extend_columns(extend_chunk *c, PyObject *timestamps, PyObject *objec
             return -1;
         if (view.ndim != 1) {
             PyBuffer_Release(&view);
-            return capi_message_error(PyExc_TypeError, TL_MSG_EXTEND_TS_ARRAY);
+            return capi_message_error(PyExc_TypeError, TLB_MSG_EXTEND_TS_ARRAY);
         }
         if (is_int64_format(view.format, view.itemsize))
             have_view = 1;
@@ -344,7 +344,7 @@ static int extend_columns(extend_chunk *c, PyObject *timestamps, PyObject *objec
     int r = -1;
     if (n_ts >= 0 && n_obj >= 0) {
         if (n_ts != n_obj)
-            capi_message_error(PyExc_ValueError, TL_MSG_EXTEND_LENGTHS);
+            capi_message_error(PyExc_ValueError, TLB_MSG_EXTEND_LENGTHS);
         else if (have_view)
             r = extend_ts_buffer(c, &view, objects, n_ts);
         else

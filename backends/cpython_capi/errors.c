@@ -32,7 +32,7 @@ int capi_status_error(tl_status st)
 
 int capi_message_error(PyObject *exc, int msg_id)
 {
-    PyErr_SetString(exc, tl_message(msg_id));
+    PyErr_SetString(exc, tlb_message(msg_id));
     return -1;
 }
 
@@ -51,26 +51,26 @@ static const char *type_name(PyTypeObject *tp)
 
 int capi_type_message_error(PyObject *exc, int msg_id, PyObject *obj)
 {
-    PyErr_Format(exc, tl_message(msg_id), type_name(Py_TYPE(obj)));
+    PyErr_Format(exc, tlb_message(msg_id), type_name(Py_TYPE(obj)));
     return -1;
 }
 
 int capi_option_type_error(const char *name, PyObject *obj)
 {
-    PyErr_Format(PyExc_TypeError, tl_message(TL_MSG_OPTION_TYPE), name,
+    PyErr_Format(PyExc_TypeError, tlb_message(TLB_MSG_OPTION_TYPE), name,
                  type_name(Py_TYPE(obj)));
     return -1;
 }
 
 int capi_closed_error(void)
 {
-    return capi_message_error(Capi_TimelogError, TL_MSG_CLOSED);
+    return capi_message_error(Capi_TimelogError, TLB_MSG_CLOSED);
 }
 
 PyObject *capi_no_construct(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     (void)args;
     (void)kw;
-    PyErr_Format(PyExc_TypeError, tl_message(TL_MSG_NO_CONSTRUCT), type_name(type));
+    PyErr_Format(PyExc_TypeError, tlb_message(TLB_MSG_NO_CONSTRUCT), type_name(type));
     return NULL;
 }

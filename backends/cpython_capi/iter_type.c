@@ -397,9 +397,9 @@ static PyObject *iter_next_batch(TimelogIterObject *self, PyObject *const *args,
     if (n == -1 && PyErr_Occurred())
         return NULL;
     if (overflow > 0)
-        return capi_message_error(PyExc_OverflowError, TL_MSG_INT_OVERFLOW), NULL;
+        return capi_message_error(PyExc_OverflowError, TLB_MSG_INT_OVERFLOW), NULL;
     if (overflow < 0 || n < 0)
-        return capi_message_error(PyExc_ValueError, TL_MSG_BATCH_NEGATIVE), NULL;
+        return PyErr_Format(PyExc_ValueError, tlb_message(TLB_MSG_SIZE_NEGATIVE), "next_batch");
 
     iter_wait_idle(self);
     if (n == 0 || self->closed)

@@ -145,7 +145,7 @@ PyTypeObject Capi_SpanIterType = {
 static int span_check_open(PageSpanObject *self)
 {
     if (self->closed)
-        return capi_message_error(PyExc_ValueError, TL_MSG_SPAN_CLOSED);
+        return capi_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
     return 0;
 }
 
@@ -293,7 +293,7 @@ static int span_close_impl(PageSpanObject *self)
     if (self->closed)
         return 0;
     if (self->exports > 0)
-        return capi_message_error(PyExc_BufferError, TL_MSG_SPAN_EXPORTED);
+        return capi_message_error(PyExc_BufferError, TLB_MSG_SPAN_EXPORTED);
     span_cleanup(self);
     return 0;
 }
@@ -372,7 +372,7 @@ static PageSpanObject *view_span(ObjectsViewObject *self)
 {
     PageSpanObject *span = self->span;
     if (span == NULL || span->closed) {
-        capi_message_error(PyExc_ValueError, TL_MSG_SPAN_CLOSED);
+        capi_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
         return NULL;
     }
     return span;
@@ -410,7 +410,7 @@ static PyObject *view_item(ObjectsViewObject *self, Py_ssize_t i)
     if (span == NULL)
         return NULL;
     if (i < 0 || i >= span->shape)
-        return capi_message_error(PyExc_IndexError, TL_MSG_INDEX_RANGE), NULL;
+        return capi_message_error(PyExc_IndexError, TLB_MSG_INDEX_RANGE), NULL;
     return Py_NewRef(CAPI_H2O(span->span.h[i]));
 }
 
@@ -420,7 +420,7 @@ static PyObject *view_subscript(ObjectsViewObject *self, PyObject *key)
     if (span == NULL)
         return NULL;
     if (!PyIndex_Check(key))
-        return capi_type_message_error(PyExc_TypeError, TL_MSG_INDEX_TYPE, key), NULL;
+        return capi_type_message_error(PyExc_TypeError, TLB_MSG_INDEX_TYPE, key), NULL;
     /* Out-of-range huge values clamp, then fail the range check. */
     Py_ssize_t i = PyNumber_AsSsize_t(key, NULL);
     if (i == -1 && PyErr_Occurred())

@@ -25,10 +25,11 @@ static int set_str_option(tl_config *cfg, const char *name, PyObject *value)
         return 0;
     if (!PyUnicode_Check(value))
         return capi_option_type_error(name, value);
-    const char *text = PyUnicode_AsUTF8(value);
+    Py_ssize_t len;
+    const char *text = PyUnicode_AsUTF8AndSize(value, &len);
     if (text == NULL)
         return -1;
-    tl_status st = tl_config_set_str(cfg, name, text);
+    tl_status st = tl_config_set_str(cfg, name, text, (size_t)len);
     return st == TL_OK ? 0 : capi_status_error(st);
 }
 
@@ -448,10 +449,11 @@ static PyObject *timelog_page_spans(TimelogObject *self, PyObject *const *args,
     if (a[2] != NULL) {
         if (!PyUnicode_Check(a[2]))
             return capi_option_type_error("kind", a[2]), NULL;
-        const char *text = PyUnicode_AsUTF8(a[2]);
+        Py_ssize_t len;
+        const char *text = PyUnicode_AsUTF8AndSize(a[2], &len);
         if (text == NULL)
             return NULL;
-        tl_status st = tl_parse_span_kind(text, &kind);
+        tl_status st = tl_parse_span_kind(text, (size_t)len, &kind);
         if (st != TL_OK)
             return capi_status_error(st), NULL;
     }

@@ -108,7 +108,7 @@ cdef inline str _text(const char *s):
 
 
 cdef str _msg(int msg_id):
-    return _text(tl_message(msg_id))
+    return _text(tlb_message(msg_id))
 
 
 cdef object _status_exc(tl_status st):
@@ -150,17 +150,17 @@ cdef int64_t _index_int64(object o, int overflow_msg) except? -1:
 
 # Raising lives out of line, so the hot converters stay small.
 cdef int _ts_overflow() except -1:
-    raise OverflowError(_msg(TL_MSG_TS_OVERFLOW))
+    raise OverflowError(_msg(TLB_MSG_TS_OVERFLOW))
 
 
 cdef int _not_a_pair(PyObject *item) except -1:
-    raise TypeError(_msg(TL_MSG_EXTEND_PAIR) % _tname(<object>item))
+    raise TypeError(_msg(TLB_MSG_EXTEND_PAIR) % _tname(<object>item))
 
 
 cdef int64_t _ts_slow(object o) except? -1:
     if PyBool_Check(o):
-        raise TypeError(_msg(TL_MSG_TS_BOOL))
-    return _index_int64(o, TL_MSG_TS_OVERFLOW)
+        raise TypeError(_msg(TLB_MSG_TS_BOOL))
+    return _index_int64(o, TLB_MSG_TS_OVERFLOW)
 
 
 cdef inline int64_t _ts(object o) except? -1:
@@ -485,7 +485,7 @@ cdef int _extend_columns(tl_log *log, _Chunk *c, object timestamps,
         PyObject_GetBuffer(timestamps, &view, PyBUF_RECORDS_RO)
         if view.ndim != 1:
             PyBuffer_Release(&view)
-            raise TypeError(_msg(TL_MSG_EXTEND_TS_ARRAY))
+            raise TypeError(_msg(TLB_MSG_EXTEND_TS_ARRAY))
         if _is_int64_format(view.format, view.itemsize):
             have_view = True
         else:
@@ -494,7 +494,7 @@ cdef int _extend_columns(tl_log *log, _Chunk *c, object timestamps,
         n_ts = view.shape[0] if have_view else PySequence_Size(timestamps)
         n_obj = PySequence_Size(objects)
         if n_ts != n_obj:
-            raise ValueError(_msg(TL_MSG_EXTEND_LENGTHS))
+            raise ValueError(_msg(TLB_MSG_EXTEND_LENGTHS))
         if have_view:
             base = <const char *>view.buf
             # exporters may leave strides NULL for contiguous data (ctypes)
@@ -529,8 +529,9 @@ cdef int _set_str_option(tl_config *cfg, const char *cname, str name,
     if value is None:
         return 0
     if not isinstance(value, str):
-        raise TypeError(_msg(TL_MSG_OPTION_TYPE) % (name, _tname(value)))
-    st = tl_config_set_str(cfg, cname, (<str>value).encode("utf-8"))
+        raise TypeError(_msg(TLB_MSG_OPTION_TYPE) % (name, _tname(value)))
+    cdef bytes raw = (<str>value).encode("utf-8")
+    st = tl_config_set_str(cfg, cname, raw, len(raw))
     if st != TL_OK:
         _raise_status(st)
     return 0
@@ -540,7 +541,7 @@ cdef int _set_int_option(tl_config *cfg, const char *cname, object value) except
     cdef tl_status st
     if value is None:
         return 0
-    st = tl_config_set_int(cfg, cname, _index_int64(value, TL_MSG_INT_OVERFLOW))
+    st = tl_config_set_int(cfg, cname, _index_int64(value, TLB_MSG_INT_OVERFLOW))
     if st != TL_OK:
         _raise_status(st)
     return 0
@@ -615,7 +616,7 @@ cdef class Timelog:
 
     cdef inline int _check_open(self) except -1:
         if self._closed:
-            raise TimelogError(_msg(TL_MSG_CLOSED))
+            raise TimelogError(_msg(TLB_MSG_CLOSED))
         return 0
 
     # -- properties: never raise, also after close() ----------------------
@@ -869,8 +870,9 @@ cdef class Timelog:
         a = _ts(t1)
         b = _ts(t2)
         if not isinstance(kind, str):
-            raise TypeError(_msg(TL_MSG_OPTION_TYPE) % ("kind", _tname(kind)))
-        st = tl_parse_span_kind((<str>kind).encode("utf-8"), &k)
+            raise TypeError(_msg(TLB_MSG_OPTION_TYPE) % ("kind", _tname(kind)))
+        raw = (<str>kind).encode("utf-8")
+        st = tl_parse_span_kind(raw, len(raw), &k)
         if st != TL_OK:
             _raise_status(st)
         sp = <PageSpanIter>_new_internal(_tp_spaniter_new, PageSpanIter)
@@ -930,7 +932,7 @@ cdef inline object _new_internal(_Maker m, object tp):
 
 
 cdef object _no_construct(object tp, object args, PyObject *kw):
-    raise TypeError(_msg(TL_MSG_NO_CONSTRUCT) % ((<type>tp).__name__,))
+    raise TypeError(_msg(TLB_MSG_NO_CONSTRUCT) % ((<type>tp).__name__,))
 
 
 @cython.final
@@ -1098,9 +1100,9 @@ cdef class TimelogIter:
         cdef list result = None
         cdef list chunk
         if overflow < 0 or want < 0:
-            raise ValueError(_msg(TL_MSG_BATCH_NEGATIVE))
+            raise ValueError(_msg(TLB_MSG_SIZE_NEGATIVE) % "next_batch")
         if overflow > 0:
-            raise OverflowError(_msg(TL_MSG_INT_OVERFLOW))
+            raise OverflowError(_msg(TLB_MSG_INT_OVERFLOW))
         self._wait_idle()
         if want == 0 or self._closed:
             return []
@@ -1357,7 +1359,7 @@ cdef class PageSpan:
 
     cdef inline int _check(self) except -1:
         if self._closed:
-            raise ValueError(_msg(TL_MSG_SPAN_CLOSED))
+            raise ValueError(_msg(TLB_MSG_SPAN_CLOSED))
         return 0
 
     def __getbuffer__(self, Py_buffer *buffer, int flags):
@@ -1438,7 +1440,7 @@ cdef class PageSpan:
         if self._closed:
             return
         if self._exports > 0:
-            raise BufferError(_msg(TL_MSG_SPAN_EXPORTED))
+            raise BufferError(_msg(TLB_MSG_SPAN_EXPORTED))
         self._cleanup()
 
     def __enter__(self):
@@ -1468,14 +1470,14 @@ cdef class PageSpanObjectsView:
         cdef Py_ssize_t n = <Py_ssize_t>self._n()
         cdef Py_ssize_t k
         if not PyIndex_Check(i):
-            raise TypeError(_msg(TL_MSG_INDEX_TYPE) % _tname(i))
+            raise TypeError(_msg(TLB_MSG_INDEX_TYPE) % _tname(i))
         # out-of-range huge values clamp, then fail the range check
         k = PyNumber_AsSsize_t(i, NULL)
         n = <Py_ssize_t>self._n()    # __index__ may have closed the span
         if k < 0:
             k += n
         if k < 0 or k >= n:
-            raise IndexError(_msg(TL_MSG_INDEX_RANGE))
+            raise IndexError(_msg(TLB_MSG_INDEX_RANGE))
         return <object>_h2o(self._span._span.h[k])
 
     def __iter__(self):

@@ -21,23 +21,6 @@ cdef extern from "timelog.h" nogil:
     const char *tl_status_message(tl_status st)
     const char *tl_last_error()
 
-    enum:
-        TL_MSG_TS_BOOL
-        TL_MSG_TS_OVERFLOW
-        TL_MSG_INT_OVERFLOW
-        TL_MSG_EXTEND_PAIR
-        TL_MSG_EXTEND_LENGTHS
-        TL_MSG_EXTEND_TS_ARRAY
-        TL_MSG_BATCH_NEGATIVE
-        TL_MSG_NO_CONSTRUCT
-        TL_MSG_CLOSED
-        TL_MSG_SPAN_EXPORTED
-        TL_MSG_SPAN_CLOSED
-        TL_MSG_OPTION_TYPE
-        TL_MSG_INDEX_RANGE
-        TL_MSG_INDEX_TYPE
-    const char *tl_message(int msg_id)
-
     ctypedef uint64_t tl_handle
     int64_t TL_TS_MIN
     int64_t TL_TS_MAX
@@ -69,9 +52,10 @@ cdef extern from "timelog.h" nogil:
         int64_t drain_batch_limit
 
     void tl_config_init(tl_config *cfg)
-    tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value)
+    tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value,
+                                size_t value_len)
     tl_status tl_config_set_int(tl_config *cfg, const char *name, int64_t value)
-    tl_status tl_parse_span_kind(const char *name, int32_t *out)
+    tl_status tl_parse_span_kind(const char *name, size_t len, int32_t *out)
 
     ctypedef struct tl_log:
         pass
@@ -142,6 +126,10 @@ cdef extern from "timelog.h" nogil:
     tl_status tl_iter_next_batch(tl_iter *it, int64_t *ts_out, tl_handle *h_out,
                                  size_t cap, size_t *n_out)
     void tl_iter_destroy(tl_iter *it)
+    tl_status tl_count(tl_snapshot *snap, int32_t query, int64_t t1, int64_t t2,
+                       uint64_t *out)
+    tl_status tl_log_count(tl_log *log, int32_t query, int64_t t1, int64_t t2,
+                           uint64_t *out)
 
     ctypedef struct tl_spans:
         pass
@@ -157,3 +145,27 @@ cdef extern from "timelog.h" nogil:
     tl_status tl_spans_next(tl_spans *sp, tl_span *out)
     void tl_spans_destroy(tl_spans *sp)
     void tl_span_release(tl_span *span)
+
+
+cdef extern from "messages.h":
+    enum:
+        TLB_MSG_TS_BOOL
+        TLB_MSG_TS_OVERFLOW
+        TLB_MSG_INT_OVERFLOW
+        TLB_MSG_EXTEND_PAIR
+        TLB_MSG_EXTEND_LENGTHS
+        TLB_MSG_EXTEND_TS_ARRAY
+        TLB_MSG_SIZE_NEGATIVE
+        TLB_MSG_NO_CONSTRUCT
+        TLB_MSG_CLOSED
+        TLB_MSG_SPAN_EXPORTED
+        TLB_MSG_SPAN_CLOSED
+        TLB_MSG_OPTION_TYPE
+        TLB_MSG_INDEX_RANGE
+        TLB_MSG_INDEX_TYPE
+        TLB_MSG_OPTION_BOOL
+        TLB_MSG_EXTEND_TS_TYPE
+        TLB_MSG_EXTEND_OBJS_TYPE
+        TLB_MSG_NO_PICKLE
+        TLB_MSG_REINIT
+    const char *tlb_message(int32_t msg_id)

@@ -25,6 +25,11 @@
 
 #include "timelog.h"
 
+static tl_status tl_config_set_str_z(tl_config *c, const char *name, const char *v)
+{
+    return tl_config_set_str(c, name, v, strlen(v));
+}
+
 static size_t N;
 static int RUNS = 3;
 static int64_t *g_ts, *g_ooo;
@@ -62,7 +67,7 @@ static tl_log *open_log(int64_t memtable_bytes, const char *busy)
     tl_config_init(&c);
     if (memtable_bytes)
         c.memtable_max_bytes = memtable_bytes;
-    tl_status st = tl_config_set_str(&c, "busy_policy", busy);
+    tl_status st = tl_config_set_str_z(&c, "busy_policy", busy);
     if (st != TL_OK)
         die("config", st);
     tl_log *log;

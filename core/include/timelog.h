@@ -63,28 +63,6 @@ const char *tl_status_message(tl_status st);
  * "" if none).  Valid until the next engine call on this thread. */
 const char *tl_last_error(void);
 
-/* Messages for errors that bindings detect while converting Python values,
- * kept here so that the text is written once for all three bindings.
- * A message may contain "%s" placeholders, filled in the order its comment
- * gives; a type name is the Python type(obj).__name__ of the offending value. */
-enum {
-    TL_MSG_TS_BOOL         = 1,  /* TypeError: bool given as timestamp */
-    TL_MSG_TS_OVERFLOW     = 2,  /* OverflowError: timestamp outside int64 */
-    TL_MSG_INT_OVERFLOW    = 3,  /* OverflowError: size/count outside int64 */
-    TL_MSG_EXTEND_PAIR     = 4,  /* TypeError: extend() item is not a pair; %s */
-    TL_MSG_EXTEND_LENGTHS  = 5,  /* ValueError: extend(ts, objs) lengths differ */
-    TL_MSG_EXTEND_TS_ARRAY = 6,  /* TypeError: timestamps buffer not 1-D int64 */
-    TL_MSG_BATCH_NEGATIVE  = 7,  /* ValueError: next_batch(n) with n < 0 */
-    TL_MSG_NO_CONSTRUCT    = 8,  /* TypeError: internal type instantiated; %s=class name */
-    TL_MSG_CLOSED          = 9,  /* TimelogError: closed log (also the engine's TL_ESTATE text) */
-    TL_MSG_SPAN_EXPORTED   = 10, /* BufferError: span.close() while exported */
-    TL_MSG_SPAN_CLOSED     = 11, /* ValueError: use of a closed span */
-    TL_MSG_OPTION_TYPE     = 12, /* TypeError: option not a str; %s=name, %s=type */
-    TL_MSG_INDEX_RANGE     = 13, /* IndexError: objects view index */
-    TL_MSG_INDEX_TYPE      = 14  /* TypeError: objects view index not int; %s */
-};
-const char *tl_message(int msg_id);
-
 /* ------------------------------------------------------------------------
  * Records.
  * ---------------------------------------------------------------------- */
@@ -103,8 +81,9 @@ typedef uint64_t tl_handle;
 enum { TL_UNIT_S = 0, TL_UNIT_MS = 1, TL_UNIT_US = 2, TL_UNIT_NS = 3 };
 enum { TL_MAINT_DISABLED = 0, TL_MAINT_BACKGROUND = 1 };
 /* What a write does when the sealed-run queue is full (the record is always
- * accepted):  RAISE returns TL_EBUSY, SILENT returns TL_OK, FLUSH flushes
- * synchronously and returns TL_OK. */
+ * accepted):  FLUSH (the default) flushes synchronously, and compacts once L0
+ * reaches its trigger, then returns TL_OK; RAISE returns TL_EBUSY; SILENT
+ * returns TL_OK and lets the memtable grow until the next flush. */
 enum { TL_BUSY_RAISE = 0, TL_BUSY_SILENT = 1, TL_BUSY_FLUSH = 2 };
 /* Span kinds: pages of segments only, or every visible record (the
  * unflushed ones too). */
@@ -113,31 +92,35 @@ enum { TL_SPANS_SEGMENT = 0, TL_SPANS_ALL = 1 };
 typedef struct tl_config {
     int32_t time_unit;          /* TL_UNIT_*;  default TL_UNIT_MS */
     int32_t maintenance;        /* TL_MAINT_*; default TL_MAINT_DISABLED */
-    int32_t busy_policy;        /* TL_BUSY_*;  default TL_BUSY_RAISE */
+    int32_t busy_policy;        /* TL_BUSY_*;  default TL_BUSY_FLUSH */
     int32_t reserved;           /* must be 0 */
     int64_t memtable_max_bytes; /* default 1 MiB; > 0, rounded up to 1 KiB */
     int64_t target_page_bytes;  /* default 64 KiB; > 0, rounded up to 256 B
                                    (values above 1 GiB act as 1 GiB) */
     int64_t sealed_max_runs;    /* default 4; > 0 */
-    int64_t drain_batch_limit;  /* default 0 = unlimited; >= 0 */
+    int64_t drain_batch_limit;  /* default 0 = unlimited; >= 0 (see
+                                   tl_drain_retired) */
 } tl_config;
 
 void tl_config_init(tl_config *cfg);
 
-/* String-valued options by name:
+/* String-valued options by name; the value is value_len bytes of UTF-8 (it
+ * need not be NUL-terminated, and an embedded NUL makes it invalid):
  *   "time_unit"   "s" | "ms" | "us" | "ns"
  *   "maintenance" "disabled" | "background"
  *   "busy_policy" "raise" | "silent" | "flush"
- * TL_EINVAL (unknown name or value) with a message naming the parameter and
- * the allowed values. */
-tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value);
+ * TL_EINVAL (unknown name or value) with a message naming the parameter, the
+ * allowed values and the value given (control bytes escaped as \xNN). */
+tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value,
+                            size_t value_len);
 
 /* Integer options by name: "memtable_max_bytes", "target_page_bytes",
  * "sealed_max_runs", "drain_batch_limit".  TL_EINVAL if out of range. */
 tl_status tl_config_set_int(tl_config *cfg, const char *name, int64_t value);
 
-/* Parse a span kind name ("segment" | "all") into TL_SPANS_*. */
-tl_status tl_parse_span_kind(const char *name, int32_t *out);
+/* Parse a span kind name ("segment" | "all"; len bytes, as for
+ * tl_config_set_str) into TL_SPANS_*. */
+tl_status tl_parse_span_kind(const char *name, size_t len, int32_t *out);
 
 /* ------------------------------------------------------------------------
  * The log.
@@ -148,7 +131,8 @@ typedef struct tl_log tl_log;
  * worker thread starts here. */
 tl_status tl_log_open(const tl_config *cfg, tl_log **out);
 
-/* Close: TL_EBUSY (nothing changed) while any snapshot is alive.  Otherwise
+/* Close: TL_EBUSY (nothing changed) while any snapshot is alive; the message
+ * says how many and how to release them.  Otherwise
  * stops maintenance, moves the handle of every stored record and every
  * retired handle to the retired queue (all releasable), and marks the log
  * closed: every later call except tl_drain_retired, tl_log_stats,
@@ -200,9 +184,18 @@ tl_status tl_compact(tl_log *log);
 tl_status tl_maint_start(tl_log *log);
 tl_status tl_maint_stop(tl_log *log);
 
-/* Copy up to cap releasable retired handles into out (at most
- * drain_batch_limit per call when that is > 0 and the log is open).  *n_out is
- * how many were written; 0 means nothing is releasable now. */
+/* Copy up to cap releasable retired handles into out.  *n_out is how many
+ * were written.  A binding calls it at each safe point, again and again
+ * while *n_out == cap: a call with *n_out < cap ends the safe point.
+ *
+ * drain_batch_limit = 0 (the default): everything releasable is handed out.
+ * drain_batch_limit = L > 0 bounds the pause of one safe point: it hands out
+ * at most L + W handles, W being the number of records written since the
+ * previous safe point.  Every retired handle was written once, so releases
+ * keep pace with retirement however small L is (the backlog stays bounded
+ * by what was retired while readers pinned it), and a safe point costs at
+ * most L plus the work of the write that led to it.  A closed log ignores
+ * the limit. */
 tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap,
                            size_t *n_out);
 
@@ -278,6 +271,16 @@ tl_status tl_iter_next_batch(tl_iter *it, int64_t *ts_out, tl_handle *h_out,
                              size_t cap, size_t *n_out);
 /* Free the iterator and drop its snapshot reference. NULL is accepted. */
 void tl_iter_destroy(tl_iter *it);
+
+/* Number of records of snap that an iterator opened with the same query and
+ * bounds would yield, without producing them: per source, a binary search
+ * of its pages for the bounds, minus the records its tombstone intervals
+ * hide (O(sources x (log pages + pages in range + tombstones))). */
+tl_status tl_count(tl_snapshot *snap, int32_t query, int64_t t1, int64_t t2,
+                   uint64_t *out);
+/* Convenience: tl_count on a snapshot taken and released by the call. */
+tl_status tl_log_count(tl_log *log, int32_t query, int64_t t1, int64_t t2,
+                       uint64_t *out);
 
 /* ------------------------------------------------------------------------
  * Page spans: zero-copy views of contiguous runs of page memory.

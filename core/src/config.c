@@ -34,22 +34,56 @@ void tl_config_init(tl_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->time_unit = TL_UNIT_MS;
     cfg->maintenance = TL_MAINT_DISABLED;
-    cfg->busy_policy = TL_BUSY_RAISE;
+    cfg->busy_policy = TL_BUSY_FLUSH;
     cfg->memtable_max_bytes = (int64_t)1 << 20;
     cfg->target_page_bytes = (int64_t)64 << 10;
     cfg->sealed_max_runs = 4;
     cfg->drain_batch_limit = 0;
 }
 
-static int find_name(const char *const *names, int n, const char *v)
+/* Index of the len-byte value v in names, or -1 (an embedded NUL never
+ * matches: names hold none). */
+static int find_name(const char *const *names, int n, const char *v, size_t len)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(names[i], v) == 0)
+        if (strlen(names[i]) == len && memcmp(names[i], v, len) == 0)
             return i;
     return -1;
 }
 
-tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value)
+/* A value as the error messages quote it: at most 40 bytes, control bytes
+ * and backslashes escaped (\xNN, \\), so an embedded NUL is visible. */
+static const char *quoted(const char *v, size_t len, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, limit = len < 40 ? len : 40;
+    while (limit < len && limit > 0 && ((unsigned char)v[limit] & 0xC0) == 0x80)
+        limit--; /* never split a UTF-8 sequence: bindings decode the text */
+    for (size_t i = 0; i < limit && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            if (c == '\\') {
+                buf[o++] = '\\';
+                buf[o++] = '\\';
+            } else {
+                buf[o++] = '\\';
+                buf[o++] = 'x';
+                buf[o++] = hex[c >> 4];
+                buf[o++] = hex[c & 15];
+            }
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    if (len > limit && o + 4 < cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value, size_t value_len)
 {
     if (!cfg)
         return tl_err_null("cfg");
@@ -58,17 +92,21 @@ tl_status tl_config_set_str(tl_config *cfg, const char *name, const char *value)
     if (!value)
         return tl_err_null("value");
     int i;
+    char q[200];
     if (strcmp(name, "time_unit") == 0) {
-        if ((i = find_name(unit_names, 4, value)) < 0)
-            return tl_errorf(TL_EINVAL, "time_unit must be one of " UNIT_ALLOWED " (got '%s')", value);
+        if ((i = find_name(unit_names, 4, value, value_len)) < 0)
+            return tl_errorf(TL_EINVAL, "time_unit must be one of " UNIT_ALLOWED " (got '%s')",
+                             quoted(value, value_len, q, sizeof q));
         cfg->time_unit = i;
     } else if (strcmp(name, "maintenance") == 0) {
-        if ((i = find_name(maint_names, 2, value)) < 0)
-            return tl_errorf(TL_EINVAL, "maintenance must be one of " MAINT_ALLOWED " (got '%s')", value);
+        if ((i = find_name(maint_names, 2, value, value_len)) < 0)
+            return tl_errorf(TL_EINVAL, "maintenance must be one of " MAINT_ALLOWED " (got '%s')",
+                             quoted(value, value_len, q, sizeof q));
         cfg->maintenance = i;
     } else if (strcmp(name, "busy_policy") == 0) {
-        if ((i = find_name(busy_names, 3, value)) < 0)
-            return tl_errorf(TL_EINVAL, "busy_policy must be one of " BUSY_ALLOWED " (got '%s')", value);
+        if ((i = find_name(busy_names, 3, value, value_len)) < 0)
+            return tl_errorf(TL_EINVAL, "busy_policy must be one of " BUSY_ALLOWED " (got '%s')",
+                             quoted(value, value_len, q, sizeof q));
         cfg->busy_policy = i;
     } else {
         return tl_errorf(TL_EINVAL,
@@ -116,15 +154,17 @@ tl_status tl_config_set_int(tl_config *cfg, const char *name, int64_t value)
     return TL_OK;
 }
 
-tl_status tl_parse_span_kind(const char *name, int32_t *out)
+tl_status tl_parse_span_kind(const char *name, size_t len, int32_t *out)
 {
     if (!name)
         return tl_err_null("name");
     if (!out)
         return tl_err_null("out");
-    int i = find_name(kind_names, 2, name);
+    int i = find_name(kind_names, 2, name, len);
+    char q[200];
     if (i < 0)
-        return tl_errorf(TL_EINVAL, "kind must be one of " KIND_ALLOWED " (got '%s')", name);
+        return tl_errorf(TL_EINVAL, "kind must be one of " KIND_ALLOWED " (got '%s')",
+                         quoted(name, len, q, sizeof q));
     *out = i;
     return TL_OK;
 }

@@ -28,7 +28,7 @@ tl_status tl_err_null(const char *name)
 
 tl_status tl_err_closed(void)
 {
-    return tl_errorf(TL_ESTATE, "%s", tl_message(TL_MSG_CLOSED));
+    return tl_errorf(TL_ESTATE, "timelog is closed");
 }
 
 tl_status tl_err_nomem(const char *what)

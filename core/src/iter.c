@@ -16,8 +16,7 @@ struct tl_iter {
     int eof;
 };
 
-/* Inclusive bounds of a query; 0 when the result is empty. */
-static int query_bounds(int32_t q, int64_t t1, int64_t t2, int64_t *lo, int64_t *hi)
+int tl_query_bounds(int32_t q, int64_t t1, int64_t t2, int64_t *lo, int64_t *hi)
 {
     *lo = INT64_MIN;
     *hi = INT64_MAX;
@@ -42,6 +41,16 @@ static int query_bounds(int32_t q, int64_t t1, int64_t t2, int64_t *lo, int64_t 
     default: /* TL_QUERY_ALL */
         return 1;
     }
+}
+
+tl_status tl_check_query(int32_t query)
+{
+    if (query < TL_QUERY_RANGE || query > TL_QUERY_POINT)
+        return tl_errorf(TL_EINVAL,
+                         "query must be one of TL_QUERY_RANGE (0), TL_QUERY_SINCE (1), "
+                         "TL_QUERY_UNTIL (2), TL_QUERY_ALL (3), TL_QUERY_POINT (4) (got %d)",
+                         (int)query);
+    return TL_OK;
 }
 
 size_t tl_reader_sizes(const tl_snapshot *snap, size_t *nrun_pages)
@@ -79,13 +88,10 @@ tl_status tl_iter_open(tl_snapshot *snap, int32_t query, int64_t t1, int64_t t2,
     if (!out)
         return tl_err_null("out");
     *out = NULL;
-    if (query < TL_QUERY_RANGE || query > TL_QUERY_POINT)
-        return tl_errorf(TL_EINVAL,
-                         "query must be one of TL_QUERY_RANGE (0), TL_QUERY_SINCE (1), "
-                         "TL_QUERY_UNTIL (2), TL_QUERY_ALL (3), TL_QUERY_POINT (4) (got %d)",
-                         (int)query);
+    if (tl_check_query(query) != TL_OK)
+        return TL_EINVAL;
     int64_t lo, hi;
-    int nonempty = query_bounds(query, t1, t2, &lo, &hi);
+    int nonempty = tl_query_bounds(query, t1, t2, &lo, &hi);
     size_t nrp, nsrc = tl_reader_sizes(snap, &nrp);
     tl_iter *it = tl_alloc(sizeof *it + nsrc * sizeof(tl_cur) + (nrp + 1) * sizeof(tl_page));
     if (!it)

@@ -79,6 +79,8 @@ tl_status tl_log_open(const tl_config *cfg, tl_log **out)
     atomic_init(&log->closed, 0);
     atomic_init(&log->maint_mode, TL_MAINT_DISABLED);
     atomic_init(&log->alloc_failures, 0);
+    atomic_init(&log->drain_in_round, 0);
+    atomic_init(&log->drain_owed, 0);
     tl_level *l1 = tl_level_new(NULL, 0, 0);
     log->man = l1 ? tl_manifest_new(NULL, 0, NULL, 0, NULL, 0, NULL, 0, l1) : NULL;
     tl_level_release(l1);
@@ -113,7 +115,12 @@ tl_status tl_log_close(tl_log *log)
     if (log->live_snaps) {
         size_t n = log->live_snaps;
         pthread_mutex_unlock(&log->wlock);
-        return tl_errorf(TL_EBUSY, "cannot close the log: %zu snapshot(s) (iterators, spans) still alive", n);
+        return tl_errorf(TL_EBUSY,
+                         "cannot close the log: %zu reader snapshot(s) still open (iterators, page "
+                         "span iterators or page spans not yet exhausted or closed). Close them, or "
+                         "use them in a 'with' block; at the interactive prompt, '_' may still hold "
+                         "the last one",
+                         n);
     }
     if (tl_retired_reserve(&log->ret, tl_mt_count(&log->mt) + log->man->nrec) != TL_OK) {
         pthread_mutex_unlock(&log->wlock);
@@ -287,17 +294,34 @@ tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap, size_t *n_ou
         return tl_err_null("n_out");
     if (cap && !out)
         return tl_err_null("out");
-    /* Nothing retired (the usual case): no lock.  A handle retired
-     * concurrently is simply left for the next safe point. */
-    if (tl_retired_len_hint(&log->ret) == 0)
+    /* Nothing retired (the usual case): no lock, and the safe point ends
+     * here.  A handle retired concurrently is left for the next one. */
+    if (tl_retired_len_hint(&log->ret) == 0) {
+        atomic_store_explicit(&log->drain_in_round, 0, memory_order_relaxed);
+        atomic_store_explicit(&log->drain_owed, 0, memory_order_relaxed);
         return TL_OK;
+    }
     pthread_mutex_lock(&log->wlock);
     uint64_t min_epoch = log->snap_head ? log->snap_head->epoch : UINT64_MAX;
     size_t lim = cap;
-    if (!atomic_load(&log->closed) && log->cfg.drain_batch_limit > 0 &&
-        (uint64_t)log->cfg.drain_batch_limit < lim)
-        lim = (size_t)log->cfg.drain_batch_limit;
-    *n_out = tl_retired_drain(&log->ret, min_epoch, out, lim);
+    uint64_t limit = log->cfg.drain_batch_limit > 0 ? (uint64_t)log->cfg.drain_batch_limit : 0;
+    if (!atomic_load(&log->closed) && limit > 0) {
+        /* A safe point is the run of calls up to the first short one; its
+         * allowance is the limit plus what was written since the last. */
+        if (!atomic_load_explicit(&log->drain_in_round, memory_order_relaxed)) {
+            log->drain_left = limit + atomic_exchange_explicit(&log->drain_owed, 0,
+                                                               memory_order_relaxed);
+            atomic_store_explicit(&log->drain_in_round, 1, memory_order_relaxed);
+        }
+        if (log->drain_left < lim)
+            lim = (size_t)log->drain_left;
+    }
+    size_t n = tl_retired_drain(&log->ret, min_epoch, out, lim);
+    if (limit > 0)
+        log->drain_left -= n < log->drain_left ? n : log->drain_left;
+    if (n < cap)
+        atomic_store_explicit(&log->drain_in_round, 0, memory_order_relaxed);
+    *n_out = n;
     pthread_mutex_unlock(&log->wlock);
     return TL_OK;
 }

@@ -68,6 +68,13 @@ struct tl_log {
     int maint_running, maint_stop;
     pthread_t thread;
 
+    /* Pacing of tl_drain_retired under drain_batch_limit (wlock): records
+     * written since the last safe point, and what the current one may still
+     * hand out (drain_in_round: a safe point is in progress). */
+    atomic_ullong drain_owed;
+    uint64_t drain_left;
+    atomic_int drain_in_round;
+
     atomic_ullong alloc_failures;
     uint64_t flushes, compactions;
 };

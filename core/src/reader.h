@@ -8,6 +8,10 @@
 #include "log.h"
 #include "merge.h"
 
+/* TL_EINVAL (message set) unless query is a TL_QUERY_* value. */
+tl_status tl_check_query(int32_t query);
+/* Inclusive bounds [*lo, *hi] of a query; 0 when its result is empty. */
+int tl_query_bounds(int32_t q, int64_t t1, int64_t t2, int64_t *lo, int64_t *hi);
 /* Cursor slots needed for snap; *nrun_pages = pages of its memtable run
  * (the caller provides nrun_pages + 1 page slots). */
 size_t tl_reader_sizes(const tl_snapshot *snap, size_t *nrun_pages);

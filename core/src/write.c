@@ -22,6 +22,15 @@ static inline int mt_full(const tl_log *log) { return tl_mt_count(&log->mt) >= l
 
 static inline int is_closed(tl_log *log) { return atomic_load_explicit(&log->closed, memory_order_relaxed); }
 
+/* wlock held: n more records written (drain pacing, see tl_drain_retired).
+ * A plain load and store: writers hold wlock; a drain that resets the count
+ * concurrently only makes the next safe point a little more generous. */
+static inline void owe_drain(tl_log *log, uint64_t n)
+{
+    uint64_t v = atomic_load_explicit(&log->drain_owed, memory_order_relaxed);
+    atomic_store_explicit(&log->drain_owed, v + n, memory_order_relaxed);
+}
+
 /* Take wlock on an open log; on error nothing is held. */
 static tl_status lock_open(tl_log *log)
 {
@@ -82,6 +91,7 @@ tl_status tl_append(tl_log *log, int64_t ts, tl_handle h)
         pthread_mutex_unlock(&log->wlock);
         return tl_log_nomem(log, "appending a record");
     }
+    owe_drain(log, 1);
     pthread_mutex_unlock(&log->wlock);
     return busy_status(log, busy);
 }
@@ -128,6 +138,7 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
                 continue;
             }
             if (tl_mt_append(&log->mt, ts[i], h[i]) != TL_OK) {
+                owe_drain(log, i);
                 pthread_mutex_unlock(&log->wlock);
                 if (accepted)
                     *accepted = i;
@@ -136,6 +147,7 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
             i++;
         }
     }
+    owe_drain(log, n);
     pthread_mutex_unlock(&log->wlock);
     if (accepted)
         *accepted = n;

@@ -15,7 +15,7 @@ static tl_log *open_cfg(int64_t mt, int64_t page, int64_t runs, const char *busy
     c.memtable_max_bytes = mt;
     c.target_page_bytes = page;
     c.sealed_max_runs = runs;
-    CHECK(tl_config_set_str(&c, "busy_policy", busy) == TL_OK);
+    CHECK(th_set_str(&c, "busy_policy", busy) == TL_OK);
     tl_log *log = NULL;
     CHECK(tl_log_open(&c, &log) == TL_OK);
     return log;
@@ -147,7 +147,7 @@ static void config_texts(void)
 {
     tl_config c;
     tl_config_init(&c);
-    CHECK(tl_config_set_str(&c, "time_unit", "xx") == TL_EINVAL);
+    CHECK(th_set_str(&c, "time_unit", "xx") == TL_EINVAL);
     CHECK(strcmp(tl_last_error(), "time_unit must be one of 's', 'ms', 'us', 'ns' (got 'xx')") == 0);
     CHECK(tl_config_set_int(&c, "memtable_max_bytes", -5) == TL_EINVAL);
     CHECK(strcmp(tl_last_error(), "memtable_max_bytes must be > 0 (got -5)") == 0);

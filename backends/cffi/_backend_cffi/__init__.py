@@ -114,23 +114,23 @@ _append = _lib.tl_append
 
 
 def _message(msg_id):
-    return _string(_lib.tl_message(msg_id)).decode("utf-8")
+    return _string(_lib.tlb_message(msg_id)).decode("utf-8")
 
 
-_MSG_TS_BOOL = _message(_lib.TL_MSG_TS_BOOL)
-_MSG_TS_OVERFLOW = _message(_lib.TL_MSG_TS_OVERFLOW)
-_MSG_INT_OVERFLOW = _message(_lib.TL_MSG_INT_OVERFLOW)
-_MSG_EXTEND_PAIR = _message(_lib.TL_MSG_EXTEND_PAIR)
-_MSG_EXTEND_LENGTHS = _message(_lib.TL_MSG_EXTEND_LENGTHS)
-_MSG_EXTEND_TS_ARRAY = _message(_lib.TL_MSG_EXTEND_TS_ARRAY)
-_MSG_BATCH_NEGATIVE = _message(_lib.TL_MSG_BATCH_NEGATIVE)
-_MSG_NO_CONSTRUCT = _message(_lib.TL_MSG_NO_CONSTRUCT)
-_MSG_CLOSED = _message(_lib.TL_MSG_CLOSED)
-_MSG_SPAN_EXPORTED = _message(_lib.TL_MSG_SPAN_EXPORTED)
-_MSG_SPAN_CLOSED = _message(_lib.TL_MSG_SPAN_CLOSED)
-_MSG_OPTION_TYPE = _message(_lib.TL_MSG_OPTION_TYPE)
-_MSG_INDEX_RANGE = _message(_lib.TL_MSG_INDEX_RANGE)
-_MSG_INDEX_TYPE = _message(_lib.TL_MSG_INDEX_TYPE)
+_MSG_TS_BOOL = _message(_lib.TLB_MSG_TS_BOOL)
+_MSG_TS_OVERFLOW = _message(_lib.TLB_MSG_TS_OVERFLOW)
+_MSG_INT_OVERFLOW = _message(_lib.TLB_MSG_INT_OVERFLOW)
+_MSG_EXTEND_PAIR = _message(_lib.TLB_MSG_EXTEND_PAIR)
+_MSG_EXTEND_LENGTHS = _message(_lib.TLB_MSG_EXTEND_LENGTHS)
+_MSG_EXTEND_TS_ARRAY = _message(_lib.TLB_MSG_EXTEND_TS_ARRAY)
+_MSG_BATCH_NEGATIVE = _message(_lib.TLB_MSG_SIZE_NEGATIVE)
+_MSG_NO_CONSTRUCT = _message(_lib.TLB_MSG_NO_CONSTRUCT)
+_MSG_CLOSED = _message(_lib.TLB_MSG_CLOSED)
+_MSG_SPAN_EXPORTED = _message(_lib.TLB_MSG_SPAN_EXPORTED)
+_MSG_SPAN_CLOSED = _message(_lib.TLB_MSG_SPAN_CLOSED)
+_MSG_OPTION_TYPE = _message(_lib.TLB_MSG_OPTION_TYPE)
+_MSG_INDEX_RANGE = _message(_lib.TLB_MSG_INDEX_RANGE)
+_MSG_INDEX_TYPE = _message(_lib.TLB_MSG_INDEX_TYPE)
 
 _STATUS_EXCEPTION = {
     _lib.TL_EINVAL: ValueError,
@@ -189,10 +189,7 @@ def _cstr(name, value):
     """A str option as NUL-terminated UTF-8 (what PyUnicode_AsUTF8 accepts)."""
     if not isinstance(value, str):
         raise TypeError(_MSG_OPTION_TYPE % (name, type(value).__name__))
-    data = value.encode("utf-8")
-    if b"\0" in data:
-        raise ValueError("embedded null character")
-    return data
+    return value.encode("utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -317,7 +314,8 @@ class Timelog:
             if value is None:
                 continue
             if is_str:
-                st = _lib.tl_config_set_str(cfg, name.encode(), _cstr(name, value))
+                raw = _cstr(name, value)
+                st = _lib.tl_config_set_str(cfg, name.encode(), raw, len(raw))
             else:
                 st = _lib.tl_config_set_int(cfg, name.encode(), _int64(value))
             if st != _OK:
@@ -637,7 +635,8 @@ class Timelog:
         t2 = _ts(t2)
         sc = _take()
         try:
-            st = _lib.tl_parse_span_kind(_cstr("kind", kind), sc.i32)
+            raw = _cstr("kind", kind)
+            st = _lib.tl_parse_span_kind(raw, len(raw), sc.i32)
             if st != _OK:
                 raise _error(st)
             kind_id = sc.i32[0]
@@ -1232,7 +1231,7 @@ class TimelogIter(_Reader):
         iterator."""
         n = _index(n)
         if n < 0:
-            raise ValueError(_MSG_BATCH_NEGATIVE)
+            raise ValueError(_MSG_BATCH_NEGATIVE % "next_batch")
         if n > _I64_MAX:
             raise OverflowError(_MSG_INT_OVERFLOW)
         if n == 0:

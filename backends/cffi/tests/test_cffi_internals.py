@@ -43,10 +43,11 @@ def slot_accounting_ok(log):
 # -- the cdef -----------------------------------------------------------------
 def test_cdef_declares_every_public_function():
     build = _build_module()
-    with open(build.HEADER, encoding="utf-8") as f:
-        header = f.read()
-    body = re.sub(r"/\*.*?\*/", " ", header, flags=re.S)
-    names = set(re.findall(r"\b(tl_[a-z_0-9]+)\s*\(", body))
+    names = set()
+    for path in build.HEADERS:
+        with open(path, encoding="utf-8") as f:
+            body = re.sub(r"/\*.*?\*/", " ", f.read(), flags=re.S)
+        names |= set(re.findall(r"\b(tlb?_[a-z_0-9]+)\s*\(", body))
     lib = cffi_backend._lib
     missing = sorted(n for n in names if not hasattr(lib, n))
     assert not missing, missing

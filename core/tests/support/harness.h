@@ -16,6 +16,18 @@
 
 #include "timelog.h"
 
+#include <string.h>
+
+/* tl_config_set_str / tl_parse_span_kind with a NUL-terminated value. */
+static inline tl_status th_set_str(tl_config *c, const char *name, const char *v)
+{
+    return tl_config_set_str(c, name, v, v ? strlen(v) : 0);
+}
+static inline tl_status th_span_kind(const char *v, int32_t *out)
+{
+    return tl_parse_span_kind(v, v ? strlen(v) : 0, out);
+}
+
 void th_begin(const char *name);
 int th_end(void);
 

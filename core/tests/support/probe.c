@@ -175,6 +175,13 @@ int probe_query(tl_snapshot *snap, const ref_model *m, int32_t kind, int64_t t1,
                                 sizeof why),
                       file, line, "%s(%lld, %lld) mode %d: %s", kind_name(kind),
                       (long long)t1, (long long)t2, mode, why);
+        /* tl_count agrees with what the iterator yielded. */
+        uint64_t cnt = UINT64_MAX;
+        st = tl_count(snap, kind, t1, t2, &cnt);
+        ok &= th_check(st == TL_OK && cnt == got.n, file, line,
+                       "tl_count(%s, %lld, %lld) = %llu (%s), iterator gave %zu",
+                       kind_name(kind), (long long)t1, (long long)t2,
+                       (unsigned long long)cnt, th_status_name(st), got.n);
     }
     rb_free(&got);
     return ok;
