@@ -22,9 +22,11 @@ STRICT = os.environ.get("TIMELOG_STRICT") == "1"
 
 ENGINE_SOURCES = sorted(glob.glob("core/src/*.c"))
 ENGINE_INCLUDE = "core/include"
-# What every binding compiles in: the shared message catalog and reprs.
+# What the bindings compile in (backends/shared): every binding the message
+# catalog and reprs; the two C-API bindings the conversions and errors too.
 SHARED_DIR = "backends/shared"
 SHARED_SOURCES = [f"{SHARED_DIR}/messages.c"]
+CAPI_SHARED_SOURCES = [*SHARED_SOURCES, f"{SHARED_DIR}/pyshared.c"]
 # -fvisibility=hidden: each extension links its own copy of the engine; none
 # of them should export (or interpose) engine symbols.
 ENGINE_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-fvisibility=hidden", "-D_GNU_SOURCE", "-Icore/src"]
@@ -66,7 +68,7 @@ def extensions():
     if "capi" in BACKENDS:
         exts.append(Extension(
             "timelog._backend_capi",
-            sources=sorted(glob.glob("backends/cpython_capi/*.c")) + SHARED_SOURCES,
+            sources=sorted(glob.glob("backends/cpython_capi/*.c")) + CAPI_SHARED_SOURCES,
             depends=glob.glob("backends/cpython_capi/*.h") + glob.glob(f"{SHARED_DIR}/*.h"),
             # hidden: only PyInit (PyMODINIT_FUNC) is exported
             extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"]
@@ -77,7 +79,7 @@ def extensions():
         exts += cythonize(
             [Extension(
                 "timelog._backend_cython",
-                sources=["backends/cython/_backend_cython.pyx", *SHARED_SOURCES],
+                sources=["backends/cython/_backend_cython.pyx", *CAPI_SHARED_SOURCES],
                 depends=glob.glob("backends/cython/*.pxd") + glob.glob(f"{SHARED_DIR}/*.h"),
                 extra_compile_args=["-O2"],
             )],
