@@ -1,57 +1,10 @@
 /*
- * convert.c - Python values -> engine values: timestamps, integer options,
- * METH_FASTCALL argument unpacking, and the two extend() paths.
+ * convert.c - METH_FASTCALL argument unpacking and the two extend() paths
+ * (scalar conversions are in backends/shared/pyshared.c).
  */
 #include "capi.h"
 
 #include <string.h>
-
-/* ------------------------------------------------------------------------
- * Scalars.
- * ---------------------------------------------------------------------- */
-static int int64_from_index(PyObject *o, int64_t *out, int overflow_msg)
-{
-    int overflow = 0;
-    long long v;
-
-    if (PyLong_Check(o)) {
-        v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    } else {
-        /* operator.index(): numpy integers work, float / str raise
-         * Python's own TypeError, which is the same on every backend. */
-        PyObject *idx = PyNumber_Index(o);
-        if (idx == NULL)
-            return -1;
-        v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-        Py_DECREF(idx);
-    }
-    if (overflow)
-        return capi_message_error(PyExc_OverflowError, overflow_msg);
-    if (v == -1 && PyErr_Occurred())
-        return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-int capi_ts_converter(PyObject *o, int64_t *out)
-{
-    if (PyLong_CheckExact(o)) {
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-        if (overflow)
-            return capi_message_error(PyExc_OverflowError, TLB_MSG_TS_OVERFLOW);
-        *out = (int64_t)v;
-        return 0;
-    }
-    if (PyBool_Check(o))
-        return capi_message_error(PyExc_TypeError, TLB_MSG_TS_BOOL);
-    return int64_from_index(o, out, TLB_MSG_TS_OVERFLOW);
-}
-
-int capi_int64_converter(PyObject *o, int64_t *out)
-{
-    return int64_from_index(o, out, TLB_MSG_INT_OVERFLOW);
-}
 
 /* ------------------------------------------------------------------------
  * Argument unpacking for METH_FASTCALL | METH_KEYWORDS.
@@ -149,9 +102,27 @@ static int chunk_flush(extend_chunk *c)
     }
     if (st != TL_ENOMEM || accepted > n)
         accepted = 0;
-    capi_status_error(st);
-    capi_release_handles(c->h + accepted, n - accepted);
+    tlpy_status_error(st);
+    tlpy_release_handles(c->h + accepted, n - accepted);
     return -1;
+}
+
+/* Insert what the chunk holds while an exception is in flight (the records
+ * before the failing item), keeping that exception. */
+static void flush_keeping_error(extend_chunk *c)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+    if (chunk_flush(c) < 0)
+        PyErr_Clear();
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    if (chunk_flush(c) < 0)
+        PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+#endif
 }
 
 /* Push one record; the chunk takes over the reference to obj. */
@@ -177,20 +148,20 @@ static int chunk_push_pair(extend_chunk *c, PyObject *item)
         tso = PyList_GET_ITEM(item, 0);
         obj = PyList_GET_ITEM(item, 1);
     } else {
-        return capi_type_message_error(PyExc_TypeError, TLB_MSG_EXTEND_PAIR, item);
+        return tlpy_type_error(PyExc_TypeError, TLB_MSG_EXTEND_PAIR, item);
     }
     if (PyLong_CheckExact(tso)) {
         int overflow = 0;
         ts = (int64_t)PyLong_AsLongLongAndOverflow(tso, &overflow);
         if (overflow)
-            return capi_message_error(PyExc_OverflowError, TLB_MSG_TS_OVERFLOW);
+            return tlpy_message_error(PyExc_OverflowError, TLB_MSG_TS_OVERFLOW);
         Py_INCREF(obj);
     } else {
         /* __index__ may run Python code that mutates the pair or drops the
          * item: own both halves first. */
         Py_INCREF(obj);
         Py_INCREF(tso);
-        int r = capi_ts_converter(tso, &ts);
+        int r = tlpy_ts(tso, &ts);
         Py_DECREF(tso);
         if (r < 0) {
             Py_DECREF(obj);
@@ -234,7 +205,8 @@ static int extend_pairs(extend_chunk *c, PyObject *items)
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* Item i of a sequence as a new reference (lists and tuples directly). */
+/* Item i of a sequence as a new reference: seq[i], with lists and tuples
+ * read directly. */
 static PyObject *seq_item(PyObject *seq, Py_ssize_t i)
 {
     if (PyList_CheckExact(seq) && i < PyList_GET_SIZE(seq)) {
@@ -247,7 +219,38 @@ static PyObject *seq_item(PyObject *seq, Py_ssize_t i)
         Py_INCREF(o);
         return o;
     }
-    return PySequence_GetItem(seq, i);
+    PyObject *key = PyLong_FromSsize_t(i);
+    if (key == NULL)
+        return NULL;
+    PyObject *o = PyObject_GetItem(seq, key);
+    Py_DECREF(key);
+    return o;
+}
+
+/* 0 if o is a sequence as design.md §8.4 defines it (its type has __len__
+ * and __getitem__, and it is not a collections.abc.Mapping); otherwise -1
+ * with TypeError(msg % type name). */
+static int check_sequence(PyObject *o, int32_t msg)
+{
+    static PyObject *mapping;   /* collections.abc.Mapping, kept for good */
+    if (PyList_CheckExact(o) || PyTuple_CheckExact(o))
+        return 0;
+    if (mapping == NULL) {
+        PyObject *abc = PyImport_ImportModule("collections.abc");
+        mapping = abc != NULL ? PyObject_GetAttrString(abc, "Mapping") : NULL;
+        Py_XDECREF(abc);
+        if (mapping == NULL)
+            return -1;
+    }
+    PyObject *tp = (PyObject *)Py_TYPE(o);
+    int ok = PyObject_HasAttrString(tp, "__len__") && PyObject_HasAttrString(tp, "__getitem__");
+    if (ok) {
+        int is_map = PyObject_IsInstance(o, mapping);
+        if (is_map < 0)
+            return -1;
+        ok = !is_map;
+    }
+    return ok ? 0 : tlpy_type_error(PyExc_TypeError, msg, o);
 }
 
 /* A buffer format naming a native int64: 'q' or 'l' (itemsize 8), with an
@@ -303,7 +306,7 @@ static int extend_ts_sequence(extend_chunk *c, PyObject *timestamps,
         PyObject *tso = seq_item(timestamps, i);
         if (tso == NULL)
             return -1;
-        int r = capi_ts_converter(tso, &ts);
+        int r = tlpy_ts(tso, &ts);
         Py_DECREF(tso);
         if (r < 0)
             return -1;
@@ -327,7 +330,7 @@ static int extend_columns(extend_chunk *c, PyObject *timestamps, PyObject *objec
             return -1;
         if (view.ndim != 1) {
             PyBuffer_Release(&view);
-            return capi_message_error(PyExc_TypeError, TLB_MSG_EXTEND_TS_ARRAY);
+            return tlpy_message_error(PyExc_TypeError, TLB_MSG_EXTEND_TS_ARRAY);
         }
         if (is_int64_format(view.format, view.itemsize))
             have_view = 1;
@@ -335,16 +338,19 @@ static int extend_columns(extend_chunk *c, PyObject *timestamps, PyObject *objec
             PyBuffer_Release(&view); /* other formats: read as a sequence */
     }
 
-    Py_ssize_t n_ts;
-    if (have_view)
-        n_ts = view.shape != NULL ? view.shape[0] : view.len / view.itemsize;
-    else
-        n_ts = PySequence_Size(timestamps);
-    Py_ssize_t n_obj = n_ts < 0 ? -1 : PySequence_Size(objects);
+    Py_ssize_t n_ts = -1, n_obj = -1;
+    if ((have_view || check_sequence(timestamps, TLB_MSG_EXTEND_TS_TYPE) == 0)
+        && check_sequence(objects, TLB_MSG_EXTEND_OBJS_TYPE) == 0) {
+        if (have_view)
+            n_ts = view.shape != NULL ? view.shape[0] : view.len / view.itemsize;
+        else
+            n_ts = PyObject_Size(timestamps);
+        n_obj = n_ts < 0 ? -1 : PyObject_Size(objects);
+    }
     int r = -1;
     if (n_ts >= 0 && n_obj >= 0) {
         if (n_ts != n_obj)
-            capi_message_error(PyExc_ValueError, TLB_MSG_EXTEND_LENGTHS);
+            tlpy_message_error(PyExc_ValueError, TLB_MSG_EXTEND_LENGTHS);
         else if (have_view)
             r = extend_ts_buffer(c, &view, objects, n_ts);
         else
@@ -356,11 +362,7 @@ static int extend_columns(extend_chunk *c, PyObject *timestamps, PyObject *objec
         if (r == 0) {
             r = chunk_flush(c);
         } else {
-            capi_exc_state saved;
-            capi_exc_save(&saved);
-            if (chunk_flush(c) < 0)
-                PyErr_Clear();
-            capi_exc_restore(&saved);
+            flush_keeping_error(c);
         }
     }
     if (have_view)
@@ -382,16 +384,12 @@ PyObject *capi_extend(TimelogObject *self, PyObject *items, PyObject *objects)
                             : extend_columns(c, items, objects);
     if (r < 0) {
         /* The records before the failing item are inserted. */
-        capi_exc_state saved;
-        capi_exc_save(&saved);
-        if (chunk_flush(c) < 0)
-            PyErr_Clear();
-        capi_exc_restore(&saved);
+        flush_keeping_error(c);
     } else {
         r = chunk_flush(c);
     }
     if (r == 0 && c->busy_msg != NULL) {
-        PyErr_SetObject(Capi_TimelogBusyError, c->busy_msg);
+        PyErr_SetObject(tlpy_TimelogBusyError, c->busy_msg);
         r = -1;
     }
     Py_XDECREF(c->busy_msg);

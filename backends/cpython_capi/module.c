@@ -30,24 +30,17 @@ static int add_type(PyObject *m, const char *name, PyTypeObject *type)
     return 0;
 }
 
-static int import_errors(PyObject *m)
+/* The exception classes every backend shares (timelog._errors). */
+static int add_errors(PyObject *m)
 {
-    PyObject *errors = PyImport_ImportModule("timelog._errors");
-    if (errors == NULL)
+    if (tlpy_init() < 0)
         return -1;
-    Capi_TimelogError = PyObject_GetAttrString(errors, "TimelogError");
-    Capi_TimelogBusyError = PyObject_GetAttrString(errors, "TimelogBusyError");
-    Py_DECREF(errors);
-    if (Capi_TimelogError == NULL || Capi_TimelogBusyError == NULL)
-        return -1;
-    /* The module keeps its own references; the globals stay valid for the
-     * life of the process (single-phase init, never unloaded). */
-    if (PyModule_AddObject(m, "TimelogError", Py_NewRef(Capi_TimelogError)) < 0) {
-        Py_DECREF(Capi_TimelogError);
+    if (PyModule_AddObject(m, "TimelogError", Py_NewRef(tlpy_TimelogError)) < 0) {
+        Py_DECREF(tlpy_TimelogError);
         return -1;
     }
-    if (PyModule_AddObject(m, "TimelogBusyError", Py_NewRef(Capi_TimelogBusyError)) < 0) {
-        Py_DECREF(Capi_TimelogBusyError);
+    if (PyModule_AddObject(m, "TimelogBusyError", Py_NewRef(tlpy_TimelogBusyError)) < 0) {
+        Py_DECREF(tlpy_TimelogBusyError);
         return -1;
     }
     return 0;
@@ -58,7 +51,7 @@ PyMODINIT_FUNC PyInit__backend_capi(void)
     PyObject *m = PyModule_Create(&capi_module);
     if (m == NULL)
         return NULL;
-    if (import_errors(m) < 0
+    if (add_errors(m) < 0
         || add_type(m, "Timelog", &Capi_TimelogType) < 0
         || add_type(m, "TimelogIter", &Capi_IterType) < 0
         || add_type(m, "PageSpan", &Capi_SpanType) < 0

@@ -9,30 +9,18 @@
  */
 #include "capi.h"
 
-void capi_release_handles(const tl_handle *h, size_t n)
-{
-    if (n == 0)
-        return;
-    capi_exc_state saved;
-    capi_exc_save(&saved);
-    for (size_t i = 0; i < n; i++)
-        Py_DECREF(CAPI_H2O(h[i]));
-    capi_exc_restore(&saved);
-}
-
-void capi_release_retired(TimelogObject *self, int all)
+void capi_release_retired(TimelogObject *self)
 {
     tl_handle buf[CAPI_DRAIN_CAP];
+    size_t n;
 
-    while (self->log != NULL) {
-        size_t n = 0;
-        if (tl_drain_retired(self->log, buf, CAPI_DRAIN_CAP, &n) != TL_OK || n == 0)
-            break;
-        capi_release_handles(buf, n);
-        /* One safe point makes one engine call when the engine caps each
-         * drain (drain_batch_limit > 0); otherwise it empties what is
-         * releasable now. */
-        if (!all && (self->drain_limit > 0 || n < CAPI_DRAIN_CAP))
-            break;
-    }
+    /* The engine ends a safe point with a short answer (it paces
+     * drain_batch_limit itself); the log may be closed by a payload's
+     * __del__ meanwhile, which the next call reports as "nothing". */
+    do {
+        n = 0;
+        if (self->log == NULL || tl_drain_retired(self->log, buf, CAPI_DRAIN_CAP, &n) != TL_OK)
+            return;
+        tlpy_release_handles(buf, n);
+    } while (n == CAPI_DRAIN_CAP);
 }

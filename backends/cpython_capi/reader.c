@@ -19,7 +19,7 @@ ReaderObject *capi_reader_new(PyTypeObject *type, size_t init_size,
     if (owner != NULL) {
         tl_status st = tl_snapshot_acquire(owner->log, &self->snap);
         if (st != TL_OK) {
-            capi_status_error(st);
+            tlpy_status_error(st);
             Py_DECREF(self);
             return NULL;
         }
@@ -35,7 +35,7 @@ void capi_reader_release(TimelogObject *owner, tl_snapshot *snap)
     tl_snapshot_release(snap);
     if (owner != NULL) {
         /* Releasing the pin may have made retired payloads releasable. */
-        capi_release_retired(owner, 0);
+        capi_release_retired(owner);
         Py_DECREF(owner);
     }
 }

@@ -11,6 +11,7 @@
  */
 #include "capi.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* ========================================================================
@@ -41,9 +42,12 @@ PyObject *capi_span_iter_new(TimelogObject *owner, int64_t t1, int64_t t2,
         &Capi_SpanIterType, sizeof(PageSpanIterObject), owner);
     if (self == NULL)
         return NULL;
+    self->t1 = t1;
+    self->t2 = t2;
+    self->kind = kind;
     tl_status st = tl_spans_open(self->snap, t1, t2, kind, &self->spans);
     if (st != TL_OK) {
-        capi_status_error(st);
+        tlpy_status_error(st);
         Py_DECREF(self);
         return NULL;
     }
@@ -54,6 +58,8 @@ PyObject *capi_span_iter_new(TimelogObject *owner, int64_t t1, int64_t t2,
 static void span_iter_dealloc(PageSpanIterObject *self)
 {
     PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
     span_iter_cleanup(self);
     PyObject_GC_Del(self);
 }
@@ -83,7 +89,7 @@ static PyObject *span_iter_next(PageSpanIterObject *self)
     tl_status st = tl_spans_next(self->spans, &s);
     if (st != TL_OK) {
         if (st != TL_EOF)
-            capi_status_error(st);
+            tlpy_status_error(st);
         Py_DECREF(span);
         span_iter_cleanup(self);
         return NULL;
@@ -114,11 +120,19 @@ static PyObject *span_iter_exit(PageSpanIterObject *self, PyObject *const *args,
     Py_RETURN_FALSE;
 }
 
+static PyObject *span_iter_repr(PageSpanIterObject *self)
+{
+    char buf[160];
+    tlb_repr_span_iter(buf, sizeof buf, self->t1, self->t2, self->kind, self->closed);
+    return tlpy_text(buf);
+}
+
 static PyMethodDef span_iter_methods[] = {
     {"close", (PyCFunction)span_iter_close, METH_NOARGS,
      "close($self, /)\n--\n\nRelease the snapshot (idempotent)."},
     {"__enter__", (PyCFunction)capi_reader_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))span_iter_exit, METH_FASTCALL, NULL},
+    CAPI_NO_PICKLE_METHODS,
     {NULL, NULL, 0, NULL}
 };
 
@@ -127,7 +141,9 @@ PyTypeObject Capi_SpanIterType = {
     .tp_name = CAPI_MODULE_NAME ".PageSpanIter",
     .tp_basicsize = sizeof(PageSpanIterObject),
     .tp_dealloc = (destructor)span_iter_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_repr = (reprfunc)span_iter_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_weaklistoffset = offsetof(PageSpanIterObject, weakreflist),
     .tp_doc = "Iterator of the PageSpan views of a snapshot and a time range.",
     .tp_traverse = (traverseproc)capi_reader_traverse,
     .tp_clear = (inquiry)span_iter_clear,
@@ -135,7 +151,7 @@ PyTypeObject Capi_SpanIterType = {
     .tp_iternext = (iternextfunc)span_iter_next,
     .tp_methods = span_iter_methods,
     .tp_getset = capi_reader_getset,
-    .tp_new = capi_no_construct,
+    .tp_new = tlpy_no_construct,
 };
 
 /* ========================================================================
@@ -145,7 +161,7 @@ PyTypeObject Capi_SpanIterType = {
 static int span_check_open(PageSpanObject *self)
 {
     if (self->closed)
-        return capi_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
+        return tlpy_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
     return 0;
 }
 
@@ -169,6 +185,8 @@ static void span_cleanup(PageSpanObject *self)
 static void span_dealloc(PageSpanObject *self)
 {
     PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
     /* An exported buffer holds a reference to the span, so exports is 0. */
     span_cleanup(self);
     PyObject_GC_Del(self);
@@ -283,6 +301,7 @@ static PyObject *span_objects(PageSpanObject *self, PyObject *Py_UNUSED(ignored)
     if (view == NULL)
         return NULL;
     Py_INCREF(self);
+    view->weakreflist = NULL;
     view->span = self;
     PyObject_GC_Track(view);
     return (PyObject *)view;
@@ -293,7 +312,7 @@ static int span_close_impl(PageSpanObject *self)
     if (self->closed)
         return 0;
     if (self->exports > 0)
-        return capi_message_error(PyExc_BufferError, TLB_MSG_SPAN_EXPORTED);
+        return tlpy_message_error(PyExc_BufferError, TLB_MSG_SPAN_EXPORTED);
     span_cleanup(self);
     return 0;
 }
@@ -323,6 +342,17 @@ static PyObject *span_exit(PageSpanObject *self, PyObject *const *args, Py_ssize
     Py_RETURN_FALSE;
 }
 
+static PyObject *span_repr(PageSpanObject *self)
+{
+    char buf[160];
+    if (self->closed)
+        tlb_repr_span(buf, sizeof buf, 0, 0, 0, 1);
+    else
+        tlb_repr_span(buf, sizeof buf, (uint64_t)self->shape, self->span.ts[0],
+                      self->span.ts[self->shape - 1], 0);
+    return tlpy_text(buf);
+}
+
 static PyMethodDef span_methods[] = {
     {"objects", (PyCFunction)span_objects, METH_NOARGS,
      "objects($self, /)\n--\n\nLazy sequence of the span's payload objects."},
@@ -334,6 +364,7 @@ static PyMethodDef span_methods[] = {
      "close($self, /)\n--\n\nRelease the snapshot; BufferError while a buffer is exported."},
     {"__enter__", (PyCFunction)span_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))span_exit, METH_FASTCALL, NULL},
+    CAPI_NO_PICKLE_METHODS,
     {NULL, NULL, 0, NULL}
 };
 
@@ -351,16 +382,18 @@ PyTypeObject Capi_SpanType = {
     .tp_name = CAPI_MODULE_NAME ".PageSpan",
     .tp_basicsize = sizeof(PageSpanObject),
     .tp_dealloc = (destructor)span_dealloc,
+    .tp_repr = (reprfunc)span_repr,
     .tp_as_sequence = &span_as_sequence,
     .tp_as_buffer = &span_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_weaklistoffset = offsetof(PageSpanObject, weakreflist),
     .tp_doc = "Zero-copy view of a run of page records: int64 timestamps "
               "(buffer protocol) and their objects.",
     .tp_traverse = (traverseproc)capi_reader_traverse,
     .tp_clear = (inquiry)span_clear,
     .tp_methods = span_methods,
     .tp_getset = span_getset,
-    .tp_new = capi_no_construct,
+    .tp_new = tlpy_no_construct,
 };
 
 /* ========================================================================
@@ -372,7 +405,7 @@ static PageSpanObject *view_span(ObjectsViewObject *self)
 {
     PageSpanObject *span = self->span;
     if (span == NULL || span->closed) {
-        capi_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
+        tlpy_message_error(PyExc_ValueError, TLB_MSG_SPAN_CLOSED);
         return NULL;
     }
     return span;
@@ -381,6 +414,8 @@ static PageSpanObject *view_span(ObjectsViewObject *self)
 static void view_dealloc(ObjectsViewObject *self)
 {
     PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
     Py_CLEAR(self->span);
     PyObject_GC_Del(self);
 }
@@ -410,7 +445,7 @@ static PyObject *view_item(ObjectsViewObject *self, Py_ssize_t i)
     if (span == NULL)
         return NULL;
     if (i < 0 || i >= span->shape)
-        return capi_message_error(PyExc_IndexError, TLB_MSG_INDEX_RANGE), NULL;
+        return tlpy_message_error(PyExc_IndexError, TLB_MSG_INDEX_RANGE), NULL;
     return Py_NewRef(CAPI_H2O(span->span.h[i]));
 }
 
@@ -420,7 +455,7 @@ static PyObject *view_subscript(ObjectsViewObject *self, PyObject *key)
     if (span == NULL)
         return NULL;
     if (!PyIndex_Check(key))
-        return capi_type_message_error(PyExc_TypeError, TLB_MSG_INDEX_TYPE, key), NULL;
+        return tlpy_type_error(PyExc_TypeError, TLB_MSG_INDEX_TYPE, key), NULL;
     /* Out-of-range huge values clamp, then fail the range check. */
     Py_ssize_t i = PyNumber_AsSsize_t(key, NULL);
     if (i == -1 && PyErr_Occurred())
@@ -468,9 +503,19 @@ static PyMappingMethods view_as_mapping = {
     .mp_subscript = (binaryfunc)view_subscript,
 };
 
+static PyObject *view_repr(ObjectsViewObject *self)
+{
+    char buf[120];
+    PageSpanObject *span = self->span;
+    int closed = span == NULL || span->closed;
+    tlb_repr_objects(buf, sizeof buf, closed ? 0 : (uint64_t)span->shape, closed);
+    return tlpy_text(buf);
+}
+
 static PyMethodDef view_methods[] = {
     {"copy", (PyCFunction)view_copy, METH_NOARGS,
      "copy($self, /)\n--\n\nThe objects as a new list."},
+    CAPI_NO_PICKLE_METHODS,
     {NULL, NULL, 0, NULL}
 };
 
@@ -479,14 +524,20 @@ PyTypeObject Capi_ObjectsViewType = {
     .tp_name = CAPI_MODULE_NAME ".PageSpanObjectsView",
     .tp_basicsize = sizeof(ObjectsViewObject),
     .tp_dealloc = (destructor)view_dealloc,
+    .tp_repr = (reprfunc)view_repr,
     .tp_as_sequence = &view_as_sequence,
     .tp_as_mapping = &view_as_mapping,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_SEQUENCE,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE
+#ifdef Py_TPFLAGS_SEQUENCE
+                | Py_TPFLAGS_SEQUENCE
+#endif
+    ,
+    .tp_weaklistoffset = offsetof(ObjectsViewObject, weakreflist),
     .tp_doc = "Lazy sequence of the payload objects of a PageSpan.",
     .tp_traverse = (traverseproc)view_traverse,
     .tp_clear = (inquiry)view_clear,
     .tp_iter = (getiterfunc)view_iter,
     .tp_methods = view_methods,
     .tp_getset = NULL,
-    .tp_new = capi_no_construct,
+    .tp_new = tlpy_no_construct,
 };

@@ -17,20 +17,19 @@
 #endif
 
 /* ------------------------------------------------------------------------
- * Construction.
+ * Construction: __new__ makes an unopened (closed) log, __init__ parses
+ * the options and opens it, once.
  * ---------------------------------------------------------------------- */
 static int set_str_option(tl_config *cfg, const char *name, PyObject *value)
 {
+    const char *text;
+    size_t len;
     if (value == NULL || value == Py_None)
         return 0;
-    if (!PyUnicode_Check(value))
-        return capi_option_type_error(name, value);
-    Py_ssize_t len;
-    const char *text = PyUnicode_AsUTF8AndSize(value, &len);
-    if (text == NULL)
+    if (tlpy_str_option(name, value, &text, &len) < 0)
         return -1;
-    tl_status st = tl_config_set_str(cfg, name, text, (size_t)len);
-    return st == TL_OK ? 0 : capi_status_error(st);
+    tl_status st = tl_config_set_str(cfg, name, text, len);
+    return st == TL_OK ? 0 : tlpy_status_error(st);
 }
 
 static int set_int_option(tl_config *cfg, const char *name, PyObject *value)
@@ -38,13 +37,23 @@ static int set_int_option(tl_config *cfg, const char *name, PyObject *value)
     int64_t v;
     if (value == NULL || value == Py_None)
         return 0;
-    if (capi_int64_converter(value, &v) < 0)
+    if (tlpy_int_option(name, value, &v) < 0)
         return -1;
     tl_status st = tl_config_set_int(cfg, name, v);
-    return st == TL_OK ? 0 : capi_status_error(st);
+    return st == TL_OK ? 0 : tlpy_status_error(st);
 }
 
 static PyObject *timelog_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args;
+    (void)kwds;
+    TimelogObject *self = (TimelogObject *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->closed = 1;  /* until __init__ opens it */
+    return (PyObject *)self;
+}
+
+static int timelog_init(TimelogObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"time_unit", "maintenance", "memtable_max_bytes",
                              "target_page_bytes", "sealed_max_runs",
@@ -53,10 +62,12 @@ static PyObject *timelog_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     PyObject *page = NULL, *sealed = NULL, *drain = NULL, *busy = NULL;
     tl_config cfg;
 
+    if (self->initialized)
+        return tlpy_message_error(PyExc_TypeError, TLB_MSG_REINIT);
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOO:Timelog", kwlist,
                                      &time_unit, &maintenance, &memtable,
                                      &page, &sealed, &drain, &busy))
-        return NULL;
+        return -1;
     tl_config_init(&cfg);
     if (set_str_option(&cfg, "time_unit", time_unit) < 0
         || set_str_option(&cfg, "maintenance", maintenance) < 0
@@ -65,28 +76,16 @@ static PyObject *timelog_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         || set_int_option(&cfg, "sealed_max_runs", sealed) < 0
         || set_int_option(&cfg, "drain_batch_limit", drain) < 0
         || set_str_option(&cfg, "busy_policy", busy) < 0)
-        return NULL;
-
-    TimelogObject *self = (TimelogObject *)type->tp_alloc(type, 0);
-    if (self == NULL)
-        return NULL;
-    self->log = NULL;
-    self->closed = 0;
-    self->drain_limit = 0;
-    self->weakreflist = NULL;
-
+        return -1;
+    /* A failed __init__ may be retried; one that opened the log may not. */
     tl_log *log = NULL;
     tl_status st = tl_log_open(&cfg, &log);
-    if (st != TL_OK) {
-        capi_status_error(st);
-        Py_DECREF(self);
-        return NULL;
-    }
+    if (st != TL_OK)
+        return tlpy_status_error(st);
     self->log = log;
-    tl_config actual;
-    if (tl_log_config(log, &actual) == TL_OK)
-        self->drain_limit = actual.drain_batch_limit;
-    return (PyObject *)self;
+    self->closed = 0;
+    self->initialized = 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -100,7 +99,7 @@ static void timelog_release_all(TimelogObject *self)
     if (!self->closed && tl_log_close(self->log) == TL_OK)
         self->closed = 1;
     if (self->closed)
-        capi_release_retired(self, 1);
+        capi_release_retired(self);
 }
 
 static void timelog_dealloc(TimelogObject *self)
@@ -194,14 +193,14 @@ static PyObject *timelog_append(TimelogObject *self, PyObject *const *args,
     } else if (capi_unpack("append", args, nargs, kwnames, names, 2, 2, a) < 0) {
         return NULL;
     }
-    capi_release_retired(self, 0);
-    if (capi_check_open(self) < 0 || capi_ts_converter(a[0], &ts) < 0)
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0 || tlpy_ts(a[0], &ts) < 0)
         return NULL;
     Py_INCREF(a[1]);
     tl_status st = tl_append(self->log, ts, CAPI_O2H(a[1]));
     if (st == TL_OK)
         Py_RETURN_NONE;
-    capi_status_error(st);
+    tlpy_status_error(st);
     if (st != TL_EBUSY)          /* not accepted: drop the log's reference */
         Py_DECREF(a[1]);
     return NULL;
@@ -215,11 +214,11 @@ static PyObject *timelog_extend(TimelogObject *self, PyObject *const *args,
 
     if (capi_unpack("extend", args, nargs, kwnames, names, 1, 2, a) < 0)
         return NULL;
-    capi_release_retired(self, 0);
+    capi_release_retired(self);
     if (capi_check_open(self) < 0)
         return NULL;
     PyObject *r = capi_extend(self, a[0], a[1] == Py_None ? NULL : a[1]);
-    capi_release_retired(self, 0);
+    capi_release_retired(self);
     return r;
 }
 
@@ -232,13 +231,13 @@ static PyObject *timelog_delete_range(TimelogObject *self, PyObject *const *args
 
     if (capi_unpack("delete_range", args, nargs, kwnames, names, 2, 2, a) < 0)
         return NULL;
-    capi_release_retired(self, 0);
-    if (capi_check_open(self) < 0 || capi_ts_converter(a[0], &t1) < 0
-        || capi_ts_converter(a[1], &t2) < 0)
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0 || tlpy_ts(a[0], &t1) < 0
+        || tlpy_ts(a[1], &t2) < 0)
         return NULL;
     tl_status st = tl_delete_range(self->log, t1, t2);
     if (st != TL_OK)
-        return capi_status_error(st), NULL;
+        return tlpy_status_error(st), NULL;
     Py_RETURN_NONE;
 }
 
@@ -251,12 +250,12 @@ static PyObject *timelog_delete_before(TimelogObject *self, PyObject *const *arg
 
     if (capi_unpack("delete_before", args, nargs, kwnames, names, 1, 1, a) < 0)
         return NULL;
-    capi_release_retired(self, 0);
-    if (capi_check_open(self) < 0 || capi_ts_converter(a[0], &cutoff) < 0)
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0 || tlpy_ts(a[0], &cutoff) < 0)
         return NULL;
     tl_status st = tl_delete_before(self->log, cutoff);
     if (st != TL_OK)
-        return capi_status_error(st), NULL;
+        return tlpy_status_error(st), NULL;
     Py_RETURN_NONE;
 }
 
@@ -269,7 +268,7 @@ typedef tl_status (*maint_fn)(tl_log *);
 static PyObject *run_maintenance(TimelogObject *self, maint_fn fn)
 {
     tl_status st;
-    capi_release_retired(self, 0);
+    capi_release_retired(self);
     if (capi_check_open(self) < 0)
         return NULL;
     tl_log *log = self->log;
@@ -277,8 +276,8 @@ static PyObject *run_maintenance(TimelogObject *self, maint_fn fn)
     st = fn(log);
     Py_END_ALLOW_THREADS
     if (st != TL_OK)
-        return capi_status_error(st), NULL;
-    capi_release_retired(self, 0);
+        return tlpy_status_error(st), NULL;
+    capi_release_retired(self);
     Py_RETURN_NONE;
 }
 
@@ -306,21 +305,34 @@ static PyObject *timelog_stop_maintenance(TimelogObject *self,
 
 /* close(): refused with TimelogBusyError while a reader pins the log (which
  * then stays fully usable); a no-op once closed. */
-static int timelog_close_impl(TimelogObject *self)
+static tl_status close_log(tl_log *log)
 {
     tl_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = tl_log_close(log);   /* joins the maintenance worker */
+    Py_END_ALLOW_THREADS
+    return st;
+}
+
+static int timelog_close_impl(TimelogObject *self)
+{
     if (self->log == NULL)
         return 0;
     if (!self->closed) {
-        tl_log *log = self->log;
-        Py_BEGIN_ALLOW_THREADS
-        st = tl_log_close(log);   /* joins the maintenance worker */
-        Py_END_ALLOW_THREADS
+        tl_status st = close_log(self->log);
+        if (st == TL_EBUSY) {
+            /* Readers that are unreachable but not yet collected (a
+             * reference cycle) still pin the log: collect once, retry. */
+            PyGC_Collect();
+            if (self->closed)   /* a finalizer closed it meanwhile */
+                return 0;
+            st = close_log(self->log);
+        }
         if (st != TL_OK)
-            return capi_status_error(st);
+            return tlpy_status_error(st);
         self->closed = 1;
     }
-    capi_release_retired(self, 1);
+    capi_release_retired(self);
     return 0;
 }
 
@@ -346,7 +358,7 @@ static PyObject *timelog_exit(TimelogObject *self, PyObject *const *args,
     if (capi_exit_args(nargs) < 0)
         return NULL;
     if (timelog_close_impl(self) < 0) {
-        if (args[0] == Py_None || !PyErr_ExceptionMatches(Capi_TimelogBusyError))
+        if (args[0] == Py_None || !PyErr_ExceptionMatches(tlpy_TimelogBusyError))
             return NULL;
         PyErr_Clear();
     }
@@ -360,10 +372,10 @@ static PyObject *make_iter(TimelogObject *self, int32_t query, PyObject *a1,
                            PyObject *a2)
 {
     int64_t t1 = 0, t2 = 0;
-    capi_release_retired(self, 0);
+    capi_release_retired(self);
     if (capi_check_open(self) < 0
-        || (a1 != NULL && capi_ts_converter(a1, &t1) < 0)
-        || (a2 != NULL && capi_ts_converter(a2, &t2) < 0))
+        || (a1 != NULL && tlpy_ts(a1, &t1) < 0)
+        || (a2 != NULL && tlpy_ts(a2, &t2) < 0))
         return NULL;
     return capi_iter_new(self, query, t1, t2);
 }
@@ -442,22 +454,75 @@ static PyObject *timelog_page_spans(TimelogObject *self, PyObject *const *args,
 
     if (capi_unpack("page_spans", args, nargs, kwnames, names, 2, 2, a) < 0)
         return NULL;
-    capi_release_retired(self, 0);
-    if (capi_check_open(self) < 0 || capi_ts_converter(a[0], &t1) < 0
-        || capi_ts_converter(a[1], &t2) < 0)
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0 || tlpy_ts(a[0], &t1) < 0
+        || tlpy_ts(a[1], &t2) < 0)
         return NULL;
     if (a[2] != NULL) {
-        if (!PyUnicode_Check(a[2]))
-            return capi_option_type_error("kind", a[2]), NULL;
-        Py_ssize_t len;
-        const char *text = PyUnicode_AsUTF8AndSize(a[2], &len);
-        if (text == NULL)
+        const char *text;
+        size_t len;
+        if (tlpy_str_option("kind", a[2], &text, &len) < 0)
             return NULL;
-        tl_status st = tl_parse_span_kind(text, (size_t)len, &kind);
+        tl_status st = tl_parse_span_kind(text, len, &kind);
         if (st != TL_OK)
-            return capi_status_error(st), NULL;
+            return tlpy_status_error(st), NULL;
     }
     return capi_span_iter_new(self, t1, t2, kind);
+}
+
+/* ------------------------------------------------------------------------
+ * Columnar reads: count(t1=None, t2=None), arrays(t1=None, t2=None).  The
+ * bounds given select the query: all, since, until or range.
+ * ---------------------------------------------------------------------- */
+static int parse_bounds(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames, int32_t *query, int64_t *t1, int64_t *t2)
+{
+    static const char *const names[] = {"t1", "t2", NULL};
+    PyObject *a[2];
+    if (capi_unpack(fname, args, nargs, kwnames, names, 0, 2, a) < 0)
+        return -1;
+    int lo = a[0] != NULL && a[0] != Py_None, hi = a[1] != NULL && a[1] != Py_None;
+    *t1 = *t2 = 0;
+    if ((lo && tlpy_ts(a[0], t1) < 0) || (hi && tlpy_ts(a[1], t2) < 0))
+        return -1;
+    *query = lo ? (hi ? TL_QUERY_RANGE : TL_QUERY_SINCE) : (hi ? TL_QUERY_UNTIL : TL_QUERY_ALL);
+    return 0;
+}
+
+static PyObject *timelog_count(TimelogObject *self, PyObject *const *args,
+                               Py_ssize_t nargs, PyObject *kwnames)
+{
+    int32_t query;
+    int64_t t1, t2;
+    uint64_t n;
+    if (parse_bounds("count", args, nargs, kwnames, &query, &t1, &t2) < 0)
+        return NULL;
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0)
+        return NULL;
+    tl_status st = tl_log_count(self->log, query, t1, t2, &n);
+    if (st != TL_OK)
+        return tlpy_status_error(st), NULL;
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+static PyObject *timelog_arrays(TimelogObject *self, PyObject *const *args,
+                                Py_ssize_t nargs, PyObject *kwnames)
+{
+    int32_t query;
+    int64_t t1, t2;
+    if (parse_bounds("arrays", args, nargs, kwnames, &query, &t1, &t2) < 0)
+        return NULL;
+    capi_release_retired(self);
+    if (capi_check_open(self) < 0)
+        return NULL;
+    TimelogIterObject *it = (TimelogIterObject *)capi_iter_new(self, query, t1, t2);
+    if (it == NULL)
+        return NULL;
+    PyObject *columns = capi_iter_columns(it, INT64_MAX);
+    capi_iter_close(it);
+    Py_DECREF(it);
+    return columns;
 }
 
 /* ------------------------------------------------------------------------
@@ -466,12 +531,12 @@ static PyObject *timelog_page_spans(TimelogObject *self, PyObject *const *args,
 static PyObject *timelog_stats(TimelogObject *self, PyObject *Py_UNUSED(ignored))
 {
     tl_stats s;
-    capi_release_retired(self, 0);
+    capi_release_retired(self);
     if (capi_check_open(self) < 0)
         return NULL;
     tl_status st = tl_log_stats(self->log, &s);
     if (st != TL_OK)
-        return capi_status_error(st), NULL;
+        return tlpy_status_error(st), NULL;
     return Py_BuildValue(
         "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsK}",
         "memtable_records", (unsigned long long)s.memtable_records,
@@ -507,6 +572,18 @@ static PyObject *timelog_get_option(TimelogObject *self, void *closure)
 }
 
 /* closure: the offset of a tl_stats field. */
+static PyObject *timelog_repr(TimelogObject *self)
+{
+    char buf[200];
+    uint64_t n = 0;
+    int closed = self->closed || self->log == NULL;
+    const char *unit = self->log != NULL ? tl_log_option_str(self->log, "time_unit") : NULL;
+    if (!closed && tl_log_count(self->log, TL_QUERY_ALL, 0, 0, &n) != TL_OK)
+        closed = 1;
+    tlb_repr_log(buf, sizeof buf, CAPI_BACKEND, unit != NULL ? unit : "?", n, closed);
+    return tlpy_text(buf);
+}
+
 static PyObject *timelog_get_stat(TimelogObject *self, void *closure)
 {
     tl_stats s;
@@ -559,10 +636,18 @@ static PyMethodDef timelog_methods[] = {
     {"page_spans", (PyCFunction)(void (*)(void))timelog_page_spans, FASTKW,
      "page_spans($self, t1, t2, *, kind='segment')\n--\n\n"
      "Iterator of zero-copy PageSpan views of [t1, t2)."},
+    {"count", (PyCFunction)(void (*)(void))timelog_count, FASTKW,
+     "count($self, t1=None, t2=None)\n--\n\n"
+     "Number of records the query would yield (all / since / until / range),\n"
+     "counted without making them."},
+    {"arrays", (PyCFunction)(void (*)(void))timelog_arrays, FASTKW,
+     "arrays($self, t1=None, t2=None)\n--\n\n"
+     "(int64 timestamps array, list of objects) of the query's records."},
     {"stats", (PyCFunction)timelog_stats, METH_NOARGS,
      "stats($self, /)\n--\n\nEngine counters as a dict."},
     {"__enter__", (PyCFunction)timelog_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))timelog_exit, METH_FASTCALL, NULL},
+    CAPI_NO_PICKLE_METHODS,
     {NULL, NULL, 0, NULL}
 };
 
@@ -595,6 +680,7 @@ PyTypeObject Capi_TimelogType = {
     .tp_name = CAPI_MODULE_NAME ".Timelog",
     .tp_basicsize = sizeof(TimelogObject),
     .tp_dealloc = (destructor)timelog_dealloc,
+    .tp_repr = (reprfunc)timelog_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = timelog_doc,
     .tp_traverse = (traverseproc)timelog_traverse,
@@ -602,5 +688,6 @@ PyTypeObject Capi_TimelogType = {
     .tp_weaklistoffset = offsetof(TimelogObject, weakreflist),
     .tp_methods = timelog_methods,
     .tp_getset = timelog_getset,
+    .tp_init = (initproc)timelog_init,
     .tp_new = timelog_new,
 };
