@@ -44,8 +44,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 from timelog._api import TimelogFacadeMixin
 from timelog._select import load_backend, selected
@@ -62,7 +61,7 @@ from timelog._timelog import (  # noqa: E402  (needs the selection above)
     TimelogError,
     TimelogIter,
 )
-from timelog._timelog import Timelog as _CTimelog  # noqa: E402
+from timelog._timelog import Timelog as _BackendTimelog  # noqa: E402
 
 Record = tuple[int, object]
 """A record: ``(timestamp, object)``."""
@@ -74,7 +73,7 @@ RecordBatch = list[Record]
 """A batch of records, as ``TimelogIter.next_batch(n)`` returns."""
 
 
-class Timelog(TimelogFacadeMixin, _CTimelog):
+class Timelog(TimelogFacadeMixin, _BackendTimelog):
     """
     Time-indexed multimap for (timestamp, object) records.
 
@@ -133,10 +132,11 @@ class Timelog(TimelogFacadeMixin, _CTimelog):
         sealed_max_runs: Max sealed memruns before backpressure (default 4).
         drain_batch_limit: Objects released per operation (0 = unlimited,
             the default).
-        busy_policy: How to handle backpressure (default "raise").
-            "raise": Raise TimelogBusyError (record still inserted).
-            "silent": Silently continue (record inserted).
-            "flush": Auto-flush then continue (record inserted).
+        busy_policy: What a write does when the sealed queue is full
+            (the record is always inserted). "flush" (the default): flush,
+            and compact when L0 reaches its trigger, then continue.
+            "raise": raise TimelogBusyError. "silent": continue; the
+            memtable grows until the next flush.
 
         ``None`` for any argument means the engine default.
 
@@ -153,53 +153,6 @@ class Timelog(TimelogFacadeMixin, _CTimelog):
     """
 
     __slots__ = ()
-
-    if TYPE_CHECKING:
-        # Signatures of the backend's methods, for type checkers only: at run
-        # time they come from the backend class and are not wrapped.
-        def __init__(
-            self,
-            time_unit: str | None = None,
-            maintenance: str | None = None,
-            memtable_max_bytes: int | None = None,
-            target_page_bytes: int | None = None,
-            sealed_max_runs: int | None = None,
-            drain_batch_limit: int | None = None,
-            busy_policy: str | None = None,
-        ) -> None: ...
-        @property
-        def closed(self) -> bool: ...
-        @property
-        def time_unit(self) -> str: ...
-        @property
-        def maintenance_mode(self) -> str: ...
-        @property
-        def busy_policy(self) -> str: ...
-        @property
-        def retired_queue_len(self) -> int: ...
-        @property
-        def alloc_failures(self) -> int: ...
-        def stats(self) -> dict[str, int]: ...
-        def append(self, ts: int, obj: object) -> None: ...
-        def extend(
-            self, items: Iterable[Record] | Sequence[int] | Any, objects: Sequence[object] = ...
-        ) -> None: ...
-        def delete_range(self, t1: int, t2: int) -> None: ...
-        def delete_before(self, cutoff: int) -> None: ...
-        def flush(self) -> None: ...
-        def compact(self) -> None: ...
-        def start_maintenance(self) -> None: ...
-        def stop_maintenance(self) -> None: ...
-        def close(self) -> None: ...
-        def range(self, t1: int, t2: int) -> TimelogIter: ...
-        def since(self, t1: int) -> TimelogIter: ...
-        def until(self, t2: int) -> TimelogIter: ...
-        def all(self) -> TimelogIter: ...
-        def equal(self, t: int) -> TimelogIter: ...
-        def point(self, t: int) -> TimelogIter: ...
-        def page_spans(self, t1: int, t2: int, *, kind: str = "segment") -> PageSpanIter: ...
-        def __enter__(self) -> Timelog: ...
-        def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool: ...
 
 
 __all__ = [

@@ -2,6 +2,8 @@
 
 Each backend re-exports these two classes, so ``except timelog.TimelogError``
 works whichever backend raised, and objects from ``load_backend()`` agree.
+They report ``__module__ == "timelog"``, so tracebacks name them as users
+import them.
 """
 
 
@@ -15,3 +17,6 @@ class TimelogBusyError(TimelogError):
     On a write (``append``, ``extend``) it means the write WAS accepted: the
     sealed-run queue is full and ``busy_policy="raise"`` asked to be told.
     """
+
+
+TimelogError.__module__ = TimelogBusyError.__module__ = "timelog"
