@@ -37,9 +37,6 @@ class Model:
             sel = [r for r in self.records if r[0] == t1]
         else:
             raise ValueError(kind)
+        # A stable sort: equal timestamps keep insertion order, as the
+        # engine yields them (design.md §3).
         return sorted(sel, key=lambda r: r[0])
-
-
-def canonical(records):
-    """Order-insensitive within equal timestamps: sorted by (ts, repr(key))."""
-    return sorted(records, key=lambda r: (r[0], repr(r[1])))

@@ -118,15 +118,14 @@ class TimelogMachine(RuleBasedStateMachine):
         self.readers.append({"it": it, "remaining": expected})
 
     def _take(self, reader, got):
-        remaining = reader["remaining"]
-        for ts, obj in got:
-            assert remaining, f"iterator yielded extra record {(ts, obj)}"
-            assert ts == remaining[0][0], (ts, remaining[0])
-            # Equal timestamps may come out in any order.
-            reader["remaining"] = remaining = _remove_one(remaining, (ts, obj.key))
+        # Exactly the model's order: timestamps ascending, equal timestamps
+        # in insertion order (design.md §3).
+        n = len(got)
+        assert [(ts, obj.key) for ts, obj in got] == reader["remaining"][:n]
+        reader["remaining"] = reader["remaining"][n:]
 
     @precondition(lambda self: self.readers)
-    @rule(i=st.integers(0, 100), how=st.sampled_from(["next", "batch", "rest"]),
+    @rule(i=st.integers(0, 100), how=st.sampled_from(["next", "batch", "arrays", "rest"]),
           n=st.integers(0, 12))
     def advance_iter(self, i, how, n):
         reader = self.readers[i % len(self.readers)]
@@ -144,6 +143,12 @@ class TimelogMachine(RuleBasedStateMachine):
             self._take(reader, batch)
             if n and len(batch) < n:
                 assert reader["remaining"] == [] and it.closed
+        elif how == "arrays":
+            ts, objs = it.next_arrays(n)
+            assert len(ts) == len(objs) <= n
+            self._take(reader, list(zip(ts.tolist(), objs, strict=True)))
+            if n and len(objs) < n:
+                assert reader["remaining"] == [] and it.closed
         else:
             self._take(reader, list(it))
             assert reader["remaining"] == [] and it.closed
@@ -157,6 +162,19 @@ class TimelogMachine(RuleBasedStateMachine):
         reader["it"].close()
         assert reader["it"].closed
         assert reader["it"].next_batch(1) == []
+
+    # -- columnar reads --------------------------------------------------
+    @rule(t1=st.one_of(st.none(), bounds), t2=st.one_of(st.none(), bounds))
+    def columns(self, t1, t2):
+        self._ensure()
+        kind = ("all" if t2 is None else "until") if t1 is None else (
+            "since" if t2 is None else "range")
+        expected = self.model.query(kind, t1, t2)
+        pins = self.log.stats()["live_snapshots"]
+        assert self.log.count(t1, t2) == len(expected)
+        ts, objs = self.log.arrays(t1, t2)
+        assert list(zip(ts.tolist(), [o.key for o in objs], strict=True)) == expected
+        assert self.log.stats()["live_snapshots"] == pins, "a columnar read left a pin"
 
     # -- spans -----------------------------------------------------------
     @rule(kind=st.sampled_from(["segment", "all"]), t1=bounds, t2=bounds, keep=st.booleans())
@@ -221,8 +239,7 @@ class TimelogMachine(RuleBasedStateMachine):
         if self.log is None:
             return
         got = [(t, o.key) for t, o in self.log.all()]
-        assert [t for t, _ in got] == sorted(t for t, _ in got)
-        assert Counter(got) == Counter(self.model.records)
+        assert got == self.model.query("all")
 
     def teardown(self):
         if self.log is None:
@@ -235,12 +252,6 @@ class TimelogMachine(RuleBasedStateMachine):
         self.spans.clear()
         self.log.close()
         assert all(r() is None for r in self.refs.values()), "close() must release every payload"
-
-
-def _remove_one(records, rec):
-    idx = records.index(rec) if rec in records else -1
-    assert idx >= 0 and records[idx][0] == records[0][0], f"unexpected record {rec}"
-    return records[:idx] + records[idx + 1:]
 
 
 def _q(values):

@@ -364,9 +364,8 @@ PyObject *capi_iter_columns(TimelogIterObject *self, int64_t n)
         goto fail;
     }
     PyBuffer_Release(&view);
-    /* Everything the query had is out: release the pin now (n == 0 only
-     * asks, and closes nothing). */
-    if (n > 0 && (uint64_t)want == left && !self->closed)
+    /* A short result means the end, as with next_batch: release the pin. */
+    if (want < n && !self->closed)
         capi_iter_close(self);
     PyObject *pair = PyTuple_Pack(2, arr, objs);
     Py_DECREF(arr);
