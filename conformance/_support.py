@@ -136,10 +136,10 @@ def fill(log, n: int, start: int = 0, step: int = 1, payload=None):
 
 
 def normalized(records):
-    """Records as (ts, obj) with equal-timestamp groups in a canonical order.
+    """Records as a sorted multiset, for reads whose order is not global.
 
-    Equal timestamps may come out in any order (DESIGN 3.1); everything is
-    compared as a sorted multiset keyed on repr of the payload.
+    Span reads visit sources one after another (design.md §7), so their
+    concatenation is compared as a multiset keyed on the payload's repr.
     """
     return sorted(((ts, obj) for ts, obj in records), key=lambda r: (r[0], repr(r[1])))
 
