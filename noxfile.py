@@ -5,9 +5,10 @@ Sessions
     tests        build + install the package (wheel, non-editable), then run
                  tests/ and conformance/ once per built backend
                  (TIMELOG_BACKEND=...); tests/ include the docstring doctests.
-    conformance  conformance/ for every backend x every Python 3.10-3.13
-                 present; prints a table; ``-- --backend cffi`` for one
-                 backend, ``-- --python 3.12`` for one Python.
+    conformance  conformance/ for every backend x every Python 3.9-3.13 and
+                 PyPy present; prints a table; ``-- --backend cffi`` for one
+                 backend, ``-- --python 3.12`` (or ``pypy3.9``) for one Python.
+    pypy         tests/ + conformance/ on PyPy (Debian's pypy3), cffi backend.
     core         the C engine's tests, plain and under ASan/UBSan and TSan.
     fuzz         the engine fuzzers (FUZZ_SECONDS, default 60).
     lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
@@ -17,7 +18,7 @@ Sessions
     bench_gate   fail on a backend below its target ratio or a >10% regression.
 
 Interpreters are found as ``python3.X`` on PATH; with pyenv, the installed
-3.10-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
+3.9-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
 Python that is missing is reported by name (``tests`` and ``docs`` use the
 Python running nox).
 """
@@ -37,7 +38,10 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 BACKENDS = ("capi", "cython", "cffi")
-PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+# PyPy runs the cffi backend only (setup.py builds nothing else there).
+PYPY = "pypy3.9"
+PYPY_BACKENDS = ("cffi",)
 DEFAULT_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # Where wheels built by these sessions are kept, keyed by a hash of the
 # sources: tests, docs and bench on one Python share one build.
@@ -55,7 +59,7 @@ nox.options.default_venv_backend = "venv"
 
 
 def _pyenv_setup() -> None:
-    """Make pyenv's shims resolve python3.10 .. python3.13 if they are installed."""
+    """Make pyenv's shims resolve python3.9 .. python3.13 if they are installed."""
     pyenv = shutil.which("pyenv")
     if not pyenv:
         return
@@ -83,15 +87,19 @@ _pyenv_setup()
 
 
 def find_python(version: str) -> str | None:
-    """Path of an interpreter for ``version`` ("3.12"), or None."""
-    if version == DEFAULT_PYTHON:
+    """Path of an interpreter for ``version`` ("3.12" or "pypy3.9"), or None."""
+    if version == DEFAULT_PYTHON and sys.implementation.name == "cpython":
         return sys.executable
-    exe = shutil.which(f"python{version}")
+    pypy = version.startswith("pypy")
+    exe = shutil.which(version) or (shutil.which("pypy3") if pypy else None) \
+        or shutil.which(f"python{version}")
     if exe is None:
         return None
-    probe = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+    probe = subprocess.run([exe, "-c", "import sys; print(sys.implementation.name, "
+                            "'.'.join(map(str, sys.version_info[:2])))"],
                            capture_output=True, text=True)
-    return exe if probe.returncode == 0 and probe.stdout.strip() == version else None
+    want = f"pypy {version[4:]}" if pypy else f"cpython {version}"
+    return exe if probe.returncode == 0 and probe.stdout.strip() == want else None
 
 
 def _source_hash() -> str:
@@ -254,16 +262,17 @@ def _conformance_args(session: nox.Session) -> tuple[list[str], list[str], list[
             continue
         target = backends if a == "--backend" else pythons
         target.extend(v for v in value.split(",") if v)
-    bad = [b for b in backends if b not in BACKENDS] + [p for p in pythons if p not in PYTHONS]
+    bad = [b for b in backends if b not in BACKENDS] + \
+        [p for p in pythons if p not in (*PYTHONS, PYPY)]
     if bad:
         session.error(f"unknown --backend/--python value(s) {bad}; backends: {BACKENDS}, "
                       f"pythons: {PYTHONS}")
-    return backends or list(BACKENDS), pythons or list(PYTHONS), rest
+    return backends or list(BACKENDS), pythons or [*PYTHONS, PYPY], rest
 
 
 @nox.session(python=False)
 def conformance(session: nox.Session) -> None:
-    """conformance/ on every backend x Python 3.10-3.13 present; prints the table.
+    """conformance/ on every backend x Python 3.9-3.13 and PyPy present; prints the table.
 
     ``nox -s conformance -- --backend cffi --python 3.12``; other arguments go
     to pytest.  One venv per Python (.nox/conformance-3.X), reused.
@@ -283,13 +292,13 @@ def conformance(session: nox.Session) -> None:
                          "(install it, e.g. with pyenv); reported as missing")
             continue
         venv = ROOT / ".nox" / f"conformance-{version}"
-        py = str(venv / "bin" / "python")
-        if not Path(py).exists():
-            session.run(exe, "-m", "venv", str(venv), external=True)
-            session.run(py, "-m", "pip", "install", "--upgrade", "pip", external=True)
+        py = _venv_for(session, venv.name, exe)
         install_package(session, "test", python=py)
         built = built_backends(session, python=py)
         for backend in backends:
+            if version == PYPY and backend not in PYPY_BACKENDS:
+                table[(backend, version)] = "n/a"
+                continue
             if backend not in built:
                 table[(backend, version)] = "not built"
                 failures.append(f"{backend}/{version} not built")
@@ -315,14 +324,54 @@ def conformance(session: nox.Session) -> None:
     print("\n".join(lines), flush=True)
     if missing:
         session.warn(f"Python(s) not found, not tested: {', '.join(missing)}")
+    if PYPY in missing:
+        session.warn("PyPy: install Debian's pypy3 and pypy3-dev (nox -s pypy says how)")
     for version in present:
         totals = {b: counts[(b, version)]["tests"] for b in backends if (b, version) in counts}
         if len(set(totals.values())) > 1:
             failures.append(f"Python {version}: backends differ in test count {totals}")
-    if not present:
-        session.error("no Python from 3.10 to 3.13 was found")
+    if not [v for v in present if v != PYPY]:
+        session.error("no Python from 3.9 to 3.13 was found")
     if failures:
         session.error("conformance failed: " + "; ".join(failures))
+
+
+def _venv_for(session: nox.Session, name: str, exe: str) -> str:
+    """A reused venv .nox/<name> made by ``exe``; returns its python."""
+    venv = ROOT / ".nox" / name
+    py = str(venv / "bin" / "python")
+    if not Path(py).exists():
+        session.run(exe, "-m", "venv", str(venv), external=True)
+        session.run(py, "-m", "pip", "install", "--upgrade", "pip", external=True)
+    return py
+
+
+@nox.session(python=False)
+def pypy(session: nox.Session) -> None:
+    """tests/ + conformance/ + the cffi backend's own tests on PyPy.
+
+    Uses Debian's ``pypy3`` (PyPy 7.3, Python 3.9); its ``pypy3-dev`` package
+    provides the headers the cffi build compiles against.  ``.ci/run``
+    installs both when missing.  Extra arguments go to pytest.
+    """
+    exe = find_python(PYPY)
+    if exe is None:
+        session.error("pypy3 (PyPy for Python 3.9) not found: as root, "
+                      "apt-get install pypy3 pypy3-dev")
+    py = _venv_for(session, "pypy", exe)
+    install_package(session, "test", python=py)
+    built = built_backends(session, python=py)
+    if sorted(built) != sorted(PYPY_BACKENDS):
+        session.error(f"on PyPy the build should make {PYPY_BACKENDS}, it made {built}")
+    junit = ROOT / ".nox" / "pypy" / "junit-cffi.xml"
+    ok = run_pytest(session, "cffi", test_paths("tests", "conformance", "backends/cffi/tests"),
+                    junit, python=py, extra=tuple(session.posargs))
+    if junit.exists():
+        c = junit_counts(junit)
+        session.log(f"pypy/cffi: {c['passed']} passed, {c['failures'] + c['errors']} failed, "
+                    f"{c['skipped']} skipped of {c['tests']}")
+    if not ok:
+        session.error("tests failed on PyPy")
 
 
 def _compiles(cc: str, *flags: str) -> bool:

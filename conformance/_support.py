@@ -135,6 +135,13 @@ def fill(log, n: int, start: int = 0, step: int = 1, payload=None):
     return objs
 
 
+def zip_exact(*seqs):
+    """zip() that insists on equal lengths (zip's strict= needs Python 3.10)."""
+    lists = [list(s) for s in seqs]
+    assert len({len(s) for s in lists}) <= 1, f"lengths differ: {[len(s) for s in lists]}"
+    return zip(*lists)
+
+
 def normalized(records):
     """Records as a sorted multiset, for reads whose order is not global.
 
@@ -177,7 +184,7 @@ def read_spans(log, t1, t2, kind="segment"):
             objs = span.objects().copy()
             assert len(ts) == len(objs) == len(span) > 0
             assert ts == sorted(ts)
-            out.extend(zip(ts, objs, strict=True))
+            out.extend(zip_exact(ts, objs))
             span.close()
     return out
 

@@ -13,7 +13,6 @@ import pytest
 
 from conformance import _support as S
 from conformance._model import Model
-from conformance._support import normalized
 
 SEEDS = list(range(12))
 LAYER_STATS = ("memtable_records", "memrun_records", "l0_records", "l1_records", "memruns",
@@ -112,7 +111,7 @@ def run_backend(backend, ops):
             out.append(("scan", list(_query(log, op[1], op[2], op[3]))))
         elif name == "spans":
             recs = S.read_spans(log, op[2], op[3], kind=op[1])
-            out.append(("spans", op[1], normalized(recs)))
+            out.append(("spans", op[1], S.normalized(recs)))
     for it in iters:
         out.append(("rest", list(it)))
     stats = log.stats()
@@ -151,7 +150,7 @@ def run_model(ops):
         elif name == "scan":
             out.append(("scan", list(model.query(op[1], op[2], op[3]))))
         elif name == "spans":
-            out.append(("spans", op[1], normalized(model.query("range", op[2], op[3]))))
+            out.append(("spans", op[1], S.normalized(model.query("range", op[2], op[3]))))
     for rest in iters:
         out.append(("rest", list(rest)))
     out.append(("final", model.query("all")))
@@ -161,7 +160,7 @@ def run_model(ops):
 def _check_against_model(got, expected):
     got = [e for e in got if e[0] != "stats"]
     assert [e[0] for e in got] == [e[0] for e in expected]
-    for entry, exp in zip(got, expected, strict=True):
+    for entry, exp in S.zip_exact(got, expected):
         if entry[0] in ("advance", "rest"):
             # Equal timestamps may come out in any order, so which of them a
             # partial batch took is not fixed: compare timestamps here (the

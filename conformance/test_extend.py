@@ -48,7 +48,7 @@ def test_extend_unsorted_and_duplicates(tiny):
 def test_extend_stores_references(log):
     objs = [object() for _ in range(3)]
     log.extend([(i, o) for i, o in enumerate(objs)])
-    assert all(a is b for (_, a), b in zip(log.all(), objs, strict=True))
+    assert all(a is b for (_, a), b in S.zip_exact(log.all(), objs))
 
 
 COLUMN_SHAPES = {

@@ -368,4 +368,4 @@ def test_unhashable_and_none_payloads(log):
     for i, p in enumerate(payloads):
         log.append(i, p)
     got = [o for _, o in log.all()]
-    assert all(a is b for a, b in zip(got, payloads, strict=True))
+    assert all(a is b for a, b in S.zip_exact(got, payloads))

@@ -114,7 +114,7 @@ def test_chain_of_snapshots(backend):
         model += [(step * 10 + i, step) for i in range(10)]
         if step % 2:
             model = [r for r in model if r[0] >= step * 5]
-    for (step, it), exp in zip(its, expected, strict=True):
+    for (step, it), exp in S.zip_exact(its, expected):
         assert S.normalized(it) == S.normalized(exp), step
     log.close()
 

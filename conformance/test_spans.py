@@ -162,7 +162,7 @@ def test_objects_view_sequence(paged):
     assert list(view) == [view[i] for i in range(n)]
     copy = view.copy()
     assert type(copy) is list and copy == list(view)
-    assert all(a is b for a, b in zip(copy, view, strict=True))
+    assert all(a is b for a, b in S.zip_exact(copy, view))
     copy.clear()
     assert len(view) == n
     span.close()
@@ -391,7 +391,7 @@ def test_span_memory_stable_under_deletes_and_compaction(paged, np):
     paged.compact()
     assert arr.tolist() == ts_before
     assert span.copy_timestamps() == ts_before
-    assert all(a is b for a, b in zip(span.objects().copy(), objs_before, strict=True))
+    assert all(a is b for a, b in S.zip_exact(span.objects().copy(), objs_before))
     assert list(paged.all()) == [(5, "new")]
     del arr
     span.close()
@@ -524,7 +524,7 @@ def test_span_iterator_outlives_log(backend):
     spans = _dropped_log_span(backend)
     got = []
     for span in spans:
-        got += list(zip(span.copy_timestamps(), span.objects(), strict=True))
+        got += list(S.zip_exact(span.copy_timestamps(), span.objects()))
         span.close()
     assert sorted(got) == [(t, ("p", t)) for t in range(200)]
 

@@ -70,12 +70,12 @@ class TimelogMachine(RuleBasedStateMachine):
         self._ensure()
         ps = [self._payload(t) for t in tss]
         if form == "pairs":
-            self.log.extend([(t, p) for t, p in zip(tss, ps, strict=True)])
+            self.log.extend([(t, p) for t, p in S.zip_exact(tss, ps)])
         elif form == "columns":
             self.log.extend(list(tss), ps)
         else:
-            self.log.extend((t, p) for t, p in zip(tss, ps, strict=True))
-        for t, p in zip(tss, ps, strict=True):
+            self.log.extend((t, p) for t, p in S.zip_exact(tss, ps))
+        for t, p in S.zip_exact(tss, ps):
             self.model.append(t, p.key)
 
     @rule(t1=bounds, t2=bounds)
@@ -146,7 +146,7 @@ class TimelogMachine(RuleBasedStateMachine):
         elif how == "arrays":
             ts, objs = it.next_arrays(n)
             assert len(ts) == len(objs) <= n
-            self._take(reader, list(zip(ts.tolist(), objs, strict=True)))
+            self._take(reader, list(S.zip_exact(ts.tolist(), objs)))
             if n and len(objs) < n:
                 assert reader["remaining"] == [] and it.closed
         else:
@@ -173,7 +173,7 @@ class TimelogMachine(RuleBasedStateMachine):
         pins = self.log.stats()["live_snapshots"]
         assert self.log.count(t1, t2) == len(expected)
         ts, objs = self.log.arrays(t1, t2)
-        assert list(zip(ts.tolist(), [o.key for o in objs], strict=True)) == expected
+        assert list(S.zip_exact(ts.tolist(), [o.key for o in objs])) == expected
         assert self.log.stats()["live_snapshots"] == pins, "a columnar read left a pin"
 
     # -- spans -----------------------------------------------------------
@@ -190,7 +190,7 @@ class TimelogMachine(RuleBasedStateMachine):
                 assert ts == sorted(ts) and len(ts) == len(span) > 0
                 assert (span.start_ts, span.end_ts) == (ts[0], ts[-1])
                 assert bytes(span.timestamps) == bytes(memoryview(_q(ts)))
-                got.update(zip(ts, keys, strict=True))
+                got.update(S.zip_exact(ts, keys))
                 if keep and kept is None:
                     kept = (span, ts, keys)
                 else:
