@@ -26,6 +26,7 @@ Python running nox).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -37,7 +38,17 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-BACKENDS = ("capi", "cython", "cffi")
+
+def _backend_list() -> tuple[str, ...]:
+    """timelog._select.BACKENDS, the project's one list (nox runs without the package)."""
+    spec = importlib.util.spec_from_file_location("_select", ROOT / "src" / "timelog" / "_select.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.BACKENDS)
+
+
+BACKENDS = _backend_list()
 PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 # PyPy runs the cffi backend only (setup.py builds nothing else there).
 PYPY = "pypy3.9"

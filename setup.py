@@ -6,6 +6,7 @@ it).  TIMELOG_BACKENDS=capi,cython (a comma list) builds a subset.  TIMELOG_STRI
 and the hand-written C-API binding with -Wall -Wextra -Werror (nox -s lint).
 """
 import glob
+import importlib.util
 import os
 import platform
 import sys
@@ -14,7 +15,17 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-ALL_BACKENDS = ("capi", "cython", "cffi")
+
+def _backend_list():
+    """timelog._select.BACKENDS, the project's one list, read before the package is built."""
+    spec = importlib.util.spec_from_file_location("_select", os.path.join(ROOT, "src", "timelog",
+                                                                          "_select.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKENDS
+
+
+ALL_BACKENDS = _backend_list()
 DEFAULT_BACKENDS = ("cffi",) if platform.python_implementation() == "PyPy" else ALL_BACKENDS
 BACKENDS = [b.strip() for b in os.environ.get("TIMELOG_BACKENDS", ",".join(DEFAULT_BACKENDS)).split(",")
             if b.strip()]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-BACKEND_NAMES = ("capi", "cython", "cffi")
+from timelog._select import BACKENDS as BACKEND_NAMES  # the project's one list
 
 TS_MIN = -(2**63)
 TS_MAX = 2**63 - 1
