@@ -212,9 +212,7 @@ def test_next_batch_large_n(log):
     assert len(log.all().next_batch(1 << 40)) == 5
 
 
-# A binding may refill a batch list (and its tuples) in place once the caller
-# has dropped it, as zip() does with its result tuple; what the caller still
-# holds must never change.
+# What the caller holds must never change, whatever it reads afterwards.
 def test_next_batch_never_changes_what_the_caller_keeps(log):
     objs = S.fill(log, 60)
     it = log.all()
@@ -228,6 +226,27 @@ def test_next_batch_never_changes_what_the_caller_keeps(log):
     assert kept == [(t, objs[t]) for t in range(5)]
     assert records == [(t, objs[t]) for t in range(7, 60, 5)]
     assert all(obj is objs[t] for t, obj in records)
+
+
+@pytest.mark.parametrize("read", ["next", "next_batch"])
+def test_records_hash_like_fresh_tuples(log, read):
+    """Every record is a new tuple (design.md §9): Python 3.14 caches a
+    tuple's hash inside it, so a binding that refilled a hashed, dropped
+    record in place would hand out a record with a stale hash, and dict and
+    set lookups with it would go wrong."""
+    S.fill(log, 300)
+    it = log.all()
+    table = {}
+    while True:
+        records = [next(it, None)] if read == "next" else it.next_batch(7)
+        if records == [None] or not records:
+            break
+        for rec in records:
+            assert hash(rec) == hash((rec[0], rec[1]))
+            table[rec] = rec[0]
+        del records, rec                     # dropped: free to be reused by CPython, not by us
+    assert len(table) == 300
+    assert all(table[(t, obj)] == t for t, obj in log.all())
 
 
 def test_next_batch_after_the_caller_edits_dropped_batches(log):
