@@ -1,4 +1,4 @@
-"""Backpressure policies, background maintenance, threads (DESIGN 3.1, 3.3)."""
+"""Backpressure policies, background maintenance, threads (design.md §8.2, §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""extend(): every input shape, failures midway, references (DESIGN 5.7)."""
+"""extend(): every input shape, failures midway, references (design.md §8.4)."""
 
 from __future__ import annotations
 

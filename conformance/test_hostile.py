@@ -1,4 +1,4 @@
-"""Inputs that run Python code in the middle of a binding call (DESIGN 5.6: no
+"""Inputs that run Python code in the middle of a binding call (design.md §8: no
 input from Python may crash the process, leak a reference or lose a record)."""
 
 from __future__ import annotations

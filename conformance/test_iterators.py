@@ -1,4 +1,4 @@
-"""TimelogIter lifetimes, pins and next_batch edges (DESIGN 5.2, seed review 000)."""
+"""TimelogIter lifetimes, pins and next_batch edges (design.md §5.1, §5.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payload references: held while reachable, released when dropped (DESIGN 3.4, 5.3)."""
+"""Payload references: held while reachable, released when dropped (design.md §6, §5.3)."""
 
 from __future__ import annotations
 

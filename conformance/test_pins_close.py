@@ -1,4 +1,4 @@
-"""Pins, close() refused while readers live, closed-log errors, `with` rules (DESIGN 5.3)."""
+"""Pins, close() refused while readers live, closed-log errors, `with` rules (design.md §5.2, §5.3)."""
 
 from __future__ import annotations
 

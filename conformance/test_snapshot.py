@@ -1,4 +1,4 @@
-"""Snapshot isolation: a reader sees the log as it was when made (DESIGN 5.4)."""
+"""Snapshot isolation: a reader sees the log as it was when made (design.md §5.4)."""
 
 from __future__ import annotations
 

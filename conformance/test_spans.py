@@ -1,4 +1,4 @@
-"""PageSpan zero-copy buffers, objects() views, span iterators (DESIGN 5.5)."""
+"""PageSpan zero-copy buffers, objects() views, span iterators (design.md §7)."""
 
 from __future__ import annotations
 
