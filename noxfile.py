@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent
 
 def _backend_list() -> tuple[str, ...]:
     """timelog._select.BACKENDS, the project's one list (nox runs without the package)."""
-    spec = importlib.util.spec_from_file_location("_select", ROOT / "src" / "timelog" / "_select.py")
+    path = ROOT / "src" / "timelog" / "_select.py"
+    spec = importlib.util.spec_from_file_location("_select", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -2,8 +2,9 @@
 
 Backends built: all three on CPython; on PyPy only cffi (PyPy runs C-API
 extensions through its slow cpyext emulation, and cffi is the binding made for
-it).  TIMELOG_BACKENDS=capi,cython (a comma list) builds a subset.  TIMELOG_STRICT=1 compiles the engine
-and the hand-written C-API binding with -Wall -Wextra -Werror (nox -s lint).
+it).  TIMELOG_BACKENDS=capi,cython (a comma list) builds a subset.
+TIMELOG_STRICT=1 compiles the engine and the hand-written C-API binding with
+-Wall -Wextra -Werror (nox -s lint).
 """
 import glob
 import importlib.util
@@ -16,6 +17,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
+
 def _backend_list():
     """timelog._select.BACKENDS, the project's one list, read before the package is built."""
     spec = importlib.util.spec_from_file_location("_select", os.path.join(ROOT, "src", "timelog",
@@ -27,7 +29,8 @@ def _backend_list():
 
 ALL_BACKENDS = _backend_list()
 DEFAULT_BACKENDS = ("cffi",) if platform.python_implementation() == "PyPy" else ALL_BACKENDS
-BACKENDS = [b.strip() for b in os.environ.get("TIMELOG_BACKENDS", ",".join(DEFAULT_BACKENDS)).split(",")
+BACKENDS = [b.strip()
+            for b in os.environ.get("TIMELOG_BACKENDS", ",".join(DEFAULT_BACKENDS)).split(",")
             if b.strip()]
 unknown = set(BACKENDS) - set(ALL_BACKENDS)
 if unknown:

@@ -120,6 +120,58 @@ def collect() -> None:
             break
 
 
+IS_PYPY = sys.implementation.name == "pypy"
+"""PyPy frees nothing at ``del`` and has no ``sys.getrefcount``; the suite
+observes "released when dropped" after :func:`collect` there (docs/conformance.md)."""
+
+
+def refcount(obj) -> int:
+    """How many references hold ``obj``, for before/after comparisons.
+
+    CPython: ``sys.getrefcount``.  PyPy has no reference counts; there the
+    count is the number of slots of live containers (lists, tuples, dicts)
+    that hold ``obj``, plus one per other live object referring to it, read
+    with ``gc.get_referrers`` after a collection.  Either way a payload the
+    log stores raises the count and a payload it releases lowers it again,
+    which is all the suite compares.
+    """
+    if not IS_PYPY:
+        return sys.getrefcount(obj)
+    collect()
+    n = 0
+    for ref in gc.get_referrers(obj):
+        if isinstance(ref, dict):
+            n += sum(v is obj for v in ref.values()) + sum(k is obj for k in ref)
+        elif isinstance(ref, (list, tuple)):
+            n += sum(x is obj for x in ref)
+        else:
+            n += 1
+    return n
+
+
+def finalize() -> None:
+    """Run the finalizers (``__del__``) of payloads the log has released.
+
+    CPython ran them already, inside the call that released them; PyPy runs
+    them when its collector runs, so collect there.
+    """
+    if IS_PYPY:
+        collect()
+
+
+def dead(refs) -> list[int]:
+    """Indices of the weakly referenced objects that have been freed.
+
+    CPython frees an object when its last reference goes, which is what
+    the contract's "released when dropped" means there, so nothing is
+    collected first (a binding that left a cycle behind would be caught).
+    PyPy frees only when its collector runs: collect first.
+    """
+    if IS_PYPY:
+        collect()
+    return [i for i, r in enumerate(refs) if r() is None]
+
+
 def pins(log) -> int:
     """The log's pin count (live snapshots)."""
     return log.stats()["live_snapshots"]

@@ -147,7 +147,7 @@ def test_no_pin_and_no_reference_left(backend):
     log.extend(list(enumerate(payloads)))
     log.flush()
     log.extend([(100 + i, p) for i, p in enumerate(payloads)])
-    base = [sys.getrefcount(p) for p in payloads]
+    base = [S.refcount(p) for p in payloads]
     for _ in range(3):
         cols = log.arrays(5, 120)
         assert len(cols[1]) == 45
@@ -157,7 +157,7 @@ def test_no_pin_and_no_reference_left(backend):
         it.next_arrays(7)
         del it
     S.collect()
-    assert [sys.getrefcount(p) for p in payloads] == base
+    assert [S.refcount(p) for p in payloads] == base
     assert S.pins(log) == 0
     log.close()
 

@@ -220,8 +220,9 @@ class TimelogMachine(RuleBasedStateMachine):
         self.log.compact()
         self.unflushed.clear()
         self.log.stats()
-        for key in self.deleted:
-            assert self.refs[key]() is None, f"payload {key} deleted+compacted but still alive"
+        deleted = sorted(self.deleted)
+        freed = S.dead([self.refs[key] for key in deleted])
+        assert freed == list(range(len(deleted))), "deleted+compacted payloads still alive"
         assert self.log.stats()["live_snapshots"] == 0
 
     @invariant()
@@ -231,8 +232,9 @@ class TimelogMachine(RuleBasedStateMachine):
             reachable.update(k for _, k in reader["remaining"])
         for _, _, keys in self.spans:
             reachable.update(keys)
-        for key in reachable:
-            assert self.refs[key]() is not None, f"payload {key} freed while reachable"
+        keys = sorted(reachable)
+        freed = [keys[i] for i in S.dead([self.refs[key] for key in keys])]
+        assert freed == [], f"payloads {freed} freed while reachable"
 
     @invariant()
     def full_scan_matches(self):
@@ -251,7 +253,8 @@ class TimelogMachine(RuleBasedStateMachine):
         self.readers.clear()
         self.spans.clear()
         self.log.close()
-        assert all(r() is None for r in self.refs.values()), "close() must release every payload"
+        refs = list(self.refs.values())
+        assert len(S.dead(refs)) == len(refs), "close() must release every payload"
 
 
 def _q(values):

@@ -1,4 +1,5 @@
-"""Tests of the facade (slicing, iteration, at(), re-exports; design.md §4, §9) on the active backend."""
+"""Tests of the facade (slicing, iteration, at(), re-exports; design.md §4, §9)
+on the active backend."""
 
 from __future__ import annotations
 
