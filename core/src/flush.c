@@ -14,8 +14,25 @@
 #include "error.h"
 #include "log.h"
 
+/* tombs.h: watermarks are tombstone seqs already handed out. */
+TL_DEBUG_FN int watermarks_issued(const tl_log *log, const tl_manifest *m)
+{
+    if (m->l1->seq > log->tomb_seq)
+        return 0;
+    for (size_t i = 0; i < m->nl0; i++)
+        if (m->l0[i]->seq > log->tomb_seq)
+            return 0;
+    for (size_t i = 0; i < m->nmem; i++)
+        if (m->mem[i]->seq > log->tomb_seq)
+            return 0;
+    return 1;
+}
+
 void tl_replace_manifest(tl_log *log, tl_manifest *nm)
 {
+    TL_ASSERT_WLOCKED(log);
+    TL_ASSERT(nm && nm != log->man);
+    TL_ASSERT(watermarks_issued(log, nm));
     tl_manifest *old = log->man;
     log->man = nm;
     tl_manifest_release(old);
@@ -25,6 +42,7 @@ void tl_replace_manifest(tl_log *log, tl_manifest *nm)
 
 tl_status tl_seal_locked(tl_log *log)
 {
+    TL_ASSERT_WLOCKED(log);
     if (tl_mt_count(&log->mt) == 0)
         return TL_OK;
     tl_memrun *r;
@@ -35,29 +53,43 @@ tl_status tl_seal_locked(tl_log *log)
     tl_memrun_release(r);
     if (!nm)
         return TL_ENOMEM;
+    TL_ASSERT(nm->nmem == old->nmem + 1 && nm->mem[nm->nmem - 1]->seq == log->tomb_seq);
     tl_replace_manifest(log, nm);
     tl_mt_reset(&log->mt);
+    TL_ASSERT(tl_mt_count(&log->mt) == 0);
     if (log->tomb_seq > log->max_wm)
         log->max_wm = log->tomb_seq;
     tl_maint_notify(log);
     return TL_OK;
 }
 
+/* The sealed queue of cur starts with the k memruns of m. */
+TL_DEBUG_FN int queue_starts_with(const tl_manifest *cur, const tl_manifest *m, size_t k)
+{
+    if (cur->nmem < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (cur->mem[i] != m->mem[i])
+            return 0;
+    return 1;
+}
+
 tl_status tl_flush_mlocked(tl_log *log, int seal)
 {
-    pthread_mutex_lock(&log->wlock);
+    TL_ASSERT_MLOCKED(log);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_err_closed();
     }
     if (seal && tl_seal_locked(log) != TL_OK) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "sealing the memtable");
     }
     tl_manifest *m = log->man;
     tl_manifest_retain(m);
     size_t page_records = log->page_records;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 
     size_t k = m->nmem;
     if (k == 0) {
@@ -68,20 +100,25 @@ tl_status tl_flush_mlocked(tl_log *log, int seal)
     size_t built = 0;
     tl_segment **segs = tl_alloc_array(k, sizeof *segs);
     if (segs)
-        for (; built < k; built++)
+        for (; built < k; built++) {
             if (!(segs[built] = tl_segment_from_memrun(m->mem[built], page_records)))
                 break;
+            /* An L0 segment re-slices its memrun: same records, watermark. */
+            TL_ASSERT(segs[built]->n == m->mem[built]->n && segs[built]->seq == m->mem[built]->seq);
+        }
     if (!segs || built < k) {
         st = tl_log_nomem(log, "flushing");
         goto out;
     }
 
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
         st = tl_err_closed();
     } else {
         tl_manifest *cur = log->man;
         tl_manifest *nm = NULL;
+        /* Only flush removes memruns and flushes hold mlock (top of file). */
+        TL_ASSERT(queue_starts_with(cur, m, k));
         if (cur->nmem >= k && cur->mem[0] == m->mem[0])
             nm = tl_manifest_new(cur->mem + k, cur->nmem - k, NULL, 0, cur->l0, cur->nl0, segs, k, cur->l1);
         else
@@ -94,7 +131,7 @@ tl_status tl_flush_mlocked(tl_log *log, int seal)
             st = tl_log_nomem(log, "flushing");
         }
     }
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 out:
     for (size_t i = 0; i < built; i++)
         tl_segment_release(segs[i]);
@@ -105,9 +142,9 @@ out:
 
 tl_status tl_maintain(tl_log *log, int compact, int seal)
 {
-    pthread_mutex_lock(&log->mlock);
+    tl_mlock(log);
     tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
-    pthread_mutex_unlock(&log->mlock);
+    tl_munlock(log);
     return st;
 }
 
@@ -117,11 +154,12 @@ tl_status tl_maintain(tl_log *log, int compact, int seal)
  * carved from the slab only under wlock. */
 static tl_status trim_slab_tail(tl_log *log, tl_status st)
 {
-    pthread_mutex_lock(&log->wlock);
+    TL_ASSERT_NO_LOCKS(log);
+    tl_wlock(log);
     if (log->slab)
         tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
     tl_mt_drop_spare(&log->mt);
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return st;
 }
 

@@ -101,6 +101,7 @@ tl_status tl_iter_open(tl_snapshot *snap, int32_t query, int64_t t1, int64_t t2,
     tl_merge_init(&it->mg, curs, hi, NULL);
     if (nonempty)
         tl_reader_add_sources(snap, &it->mg, mtpages, lo, 1);
+    TL_ASSERT(it->mg.nc <= nsrc); /* tl_reader_sizes counted every source */
     tl_rc_inc(&snap->rc);
     it->snap = snap;
     it->eof = 0;
@@ -138,6 +139,7 @@ tl_status tl_iter_next(tl_iter *it, int64_t *ts, tl_handle *h)
         it->eof = 1;
         return TL_EOF;
     }
+    TL_ASSERT(k == 1);
     *ts = *pt;
     *h = *ph;
     return TL_OK;
@@ -167,6 +169,7 @@ tl_status tl_iter_next_batch(tl_iter *it, int64_t *ts_out, tl_handle *h_out, siz
             *n_out = n;
             return TL_EOF;
         }
+        TL_ASSERT(k >= 1 && k <= cap - n);
         if (k == 1) {
             ts_out[n] = *pt;
             h_out[n] = *ph;

@@ -219,6 +219,8 @@ static tl_status ensure_sorted(tl_memtable *m)
         s->h[o] = tmp[j].h;
     }
     tl_free(tmp);
+    /* Stable-sorted copy of every OOO record (memtable.h). */
+    TL_ASSERT(o == m->ooo_n && tl_dbg_sorted(s->ts, s->n));
     sorted_release(old);
     m->sorted = s;
     return TL_OK;
@@ -226,6 +228,7 @@ static tl_status ensure_sorted(tl_memtable *m)
 
 tl_status tl_mt_capture(tl_memtable *m, tl_mtcap *out)
 {
+    TL_ASSERT(tl_mt_ok(m));
     memset(out, 0, sizeof *out);
     out->chunk_cap = m->chunk_cap;
     if (m->ooo_n) {
@@ -259,10 +262,13 @@ size_t tl_mtcap_nrun_pages(const tl_mtcap *c)
 void tl_mtcap_run_pages(const tl_mtcap *c, tl_page *out)
 {
     size_t np = tl_mtcap_nrun_pages(c);
+    TL_ASSERT(np == 0 || (c->dir && c->dir->n >= np));
     for (size_t i = 0; i < np; i++) {
         const tl_chunk *k = c->dir->c[i];
         size_t n = i + 1 < np ? c->chunk_cap : c->run_n - i * c->chunk_cap;
         out[i] = (tl_page){k->ts, k->h, n, k->ts[0], k->ts[n - 1]};
+        /* The run is in order across chunks (ts >= run_hwm on append). */
+        TL_ASSERT(n > 0 && n <= c->chunk_cap && (i == 0 || out[i - 1].max <= out[i].min));
     }
 }
 
@@ -271,6 +277,7 @@ int tl_mtcap_ooo_page(const tl_mtcap *c, tl_page *out)
     if (!c->ooo)
         return 0;
     const tl_sorted *s = c->ooo;
+    TL_ASSERT(s->n > 0);
     *out = (tl_page){s->ts, s->h, s->n, s->ts[0], s->ts[s->n - 1]};
     return 1;
 }
@@ -312,6 +319,7 @@ tl_status tl_mt_build_run(tl_memtable *m, uint64_t seq, tl_slab **slab, size_t s
                 r->h[o] = s->h[j];
             }
         }
+        TL_ASSERT(o == i); /* the rest of the run is already in place */
     }
     tl_memrun_seal(r);
     *out = r;
@@ -401,6 +409,7 @@ tl_status tl_mt_delete(tl_memtable *m, int64_t t1, int64_t t2, tl_retired *q, ui
         }
     }
 
+    TL_ASSERT(w == keep_run && wo == keep_ooo);
     int64_t hwm = m->run_hwm;
     tl_mt_reset(m);
     if (keep_run || keep_ooo)
@@ -415,6 +424,7 @@ tl_status tl_mt_delete(tl_memtable *m, int64_t t1, int64_t t2, tl_retired *q, ui
     m->ooo_n = m->ooo_cap = keep_ooo;
     m->ooo_min = omin;
     m->ooo_max = omax;
+    TL_ASSERT(tl_mt_ok(m));
     return TL_OK;
 }
 
