@@ -14,32 +14,6 @@
 #include "error.h"
 #include "log.h"
 
-/* tombs.h: watermarks are tombstone seqs already handed out. */
-TL_DEBUG_FN int watermarks_issued(const tl_log *log, const tl_manifest *m)
-{
-    if (m->l1->seq > log->tomb_seq)
-        return 0;
-    for (size_t i = 0; i < m->nl0; i++)
-        if (m->l0[i]->seq > log->tomb_seq)
-            return 0;
-    for (size_t i = 0; i < m->nmem; i++)
-        if (m->mem[i]->seq > log->tomb_seq)
-            return 0;
-    return 1;
-}
-
-void tl_replace_manifest(tl_log *log, tl_manifest *nm)
-{
-    TL_ASSERT_WLOCKED(log);
-    TL_ASSERT(nm && nm != log->man);
-    TL_ASSERT(watermarks_issued(log, nm));
-    tl_manifest *old = log->man;
-    log->man = nm;
-    tl_manifest_release(old);
-    tl_view_release(log->view);
-    log->view = NULL;
-}
-
 tl_status tl_seal_locked(tl_log *log)
 {
     TL_ASSERT_WLOCKED(log);
@@ -137,45 +111,5 @@ out:
         tl_segment_release(segs[i]);
     tl_free(segs);
     tl_manifest_release(m);
-    return st;
-}
-
-tl_status tl_maintain(tl_log *log, int compact, int seal)
-{
-    tl_mlock(log);
-    tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
-    tl_munlock(log);
-    return st;
-}
-
-/* An explicit flush/compact usually ends an ingest burst: return the unused
- * tail of the current slab, whose huge page was faulted in whole (up to
- * 2 MiB resident for nothing), and the spare memtable chunks.  Memruns are
- * carved from the slab only under wlock. */
-static tl_status trim_slab_tail(tl_log *log, tl_status st)
-{
-    TL_ASSERT_NO_LOCKS(log);
-    tl_wlock(log);
-    if (log->slab)
-        tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
-    tl_mt_drop_spare(&log->mt);
-    tl_wunlock(log);
-    return st;
-}
-
-tl_status tl_flush(tl_log *log)
-{
-    return log ? trim_slab_tail(log, tl_maintain(log, 0, 1)) : tl_err_null("log");
-}
-
-tl_status tl_compact(tl_log *log)
-{
-    if (!log)
-        return tl_err_null("log");
-    tl_status st = trim_slab_tail(log, tl_maintain(log, 1, 1));
-    /* A compaction frees sealed buffers, merge state and old levels to the
-     * heap; glibc keeps such blocks resident unless asked.  Only here, not
-     * on every flush: trimming walks the heap's free lists. */
-    tl_heap_trim();
     return st;
 }

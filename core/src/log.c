@@ -19,12 +19,6 @@
 /* A chunk (header + ts/h arrays) then fills exactly 64 KiB of mapped pages. */
 #define TL_MAX_CHUNK_RECORDS ((65536 - 64) / 16)
 
-tl_status tl_log_nomem(tl_log *log, const char *what)
-{
-    atomic_fetch_add(&log->alloc_failures, 1);
-    return tl_err_nomem(what);
-}
-
 static void free_data(tl_log *log)
 {
     tl_mt_free(&log->mt);

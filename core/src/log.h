@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "error.h"
 #include "memtable.h"
 #include "retired.h"
 #include "storage.h"
@@ -142,26 +143,49 @@ static inline void tl_cv_wait(tl_log *log, const struct timespec *ts)
 #define TL_ASSERT_MLOCKED(log) TL_ASSERT(tl_lk_held(&(log)->lk_owner[TL_LK_MLOCK]))
 #define TL_ASSERT_NO_LOCKS(log) TL_ASSERT(tl_lk_none_held(log))
 
-/* Count an allocation failure of this log and set the message. */
-tl_status tl_log_nomem(tl_log *log, const char *what);
+/* Count an allocation failure of this log and set the message.  (Inline,
+ * like tl_maint_notify: every unit uses them, so they belong to no unit.) */
+static inline tl_status tl_log_nomem(tl_log *log, const char *what)
+{
+    atomic_fetch_add(&log->alloc_failures, 1);
+    return tl_err_nomem(what);
+}
 
-/* wlock held: seal the memtable into a memrun (no-op when empty). */
-tl_status tl_seal_locked(tl_log *log);
-/* mlock held: optionally seal, then turn every memrun into an L0 segment. */
-tl_status tl_flush_mlocked(tl_log *log, int seal);
-/* wlock held: publish nm as the manifest (the log's reference moves to
- * it) and drop the cached view. */
+/* wlock held: wake the worker (if one runs) to look for work. */
+static inline void tl_maint_notify(tl_log *log)
+{
+    TL_ASSERT_WLOCKED(log);
+    if (log->maint_running)
+        pthread_cond_signal(&log->cv);
+}
+
+/* Units, bottom-up (each calls only units listed before it; make check runs
+ * tools/callgraph.py to keep it so):
+ *   snapshot.c  the published state (manifest, cached view), snapshots
+ *   flush.c     seal and flush
+ *   compact.c   compaction (after a flush)
+ *   maint.c     dispatch, tl_flush / tl_compact, the background worker
+ *   log.c, write.c and the readers use them. */
+
+/* snapshot.c -- wlock held: publish nm as the manifest (the log's reference
+ * moves to it) and drop the cached view. */
 void tl_replace_manifest(tl_log *log, tl_manifest *nm);
-/* mlock held: flush, then compact L0 (+ overlapping L1) into L1. */
-tl_status tl_compact_mlocked(tl_log *log, int seal);
-/* Takes mlock: flush (compact = 0) or flush + compact; seal first if asked. */
-tl_status tl_maintain(tl_log *log, int compact, int seal);
-
-/* wlock held: build log->view if stale. */
+/* snapshot.c -- wlock held: build log->view if stale. */
 tl_status tl_view_current(tl_log *log, tl_view **out);
-/* wlock held: wake the worker if it has work. */
-void tl_maint_notify(tl_log *log);
-/* Stop and join the worker (no-op if not running). */
+
+/* flush.c -- wlock held: seal the memtable into a memrun (no-op when empty). */
+tl_status tl_seal_locked(tl_log *log);
+/* flush.c -- mlock held: optionally seal, then turn every memrun into an L0
+ * segment. */
+tl_status tl_flush_mlocked(tl_log *log, int seal);
+
+/* compact.c -- mlock held: flush, then compact L0 (+ overlapping L1) into L1. */
+tl_status tl_compact_mlocked(tl_log *log, int seal);
+
+/* maint.c -- takes mlock: flush (compact = 0) or flush + compact; seal first
+ * if asked. */
+tl_status tl_maintain(tl_log *log, int compact, int seal);
+/* maint.c -- stop and join the worker (no-op if not running). */
 void tl_maint_stop_internal(tl_log *log);
 
 #endif

@@ -1,5 +1,10 @@
 /*
- * maint.c - the background maintenance worker.
+ * maint.c - maintenance: the flush/compact dispatch (tl_maintain), the
+ * public tl_flush / tl_compact, and the background worker.
+ *
+ * This unit sits above flush.c and compact.c (it calls into both; neither
+ * calls back), so the call graph between .c files stays acyclic
+ * (tools/callgraph.py, run by make check).
  *
  * One thread per log, started by tl_log_open (maintenance=background) or
  * tl_maint_start, stopped (and joined) by tl_maint_stop and tl_log_close.
@@ -12,8 +17,50 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "error.h"
 #include "log.h"
+
+tl_status tl_maintain(tl_log *log, int compact, int seal)
+{
+    tl_mlock(log);
+    tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
+    tl_munlock(log);
+    return st;
+}
+
+/* An explicit flush/compact usually ends an ingest burst: return the unused
+ * tail of the current slab, whose huge page was faulted in whole (up to
+ * 2 MiB resident for nothing), and the spare memtable chunks.  Memruns are
+ * carved from the slab only under wlock. */
+static tl_status trim_slab_tail(tl_log *log, tl_status st)
+{
+    TL_ASSERT_NO_LOCKS(log);
+    tl_wlock(log);
+    if (log->slab)
+        tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
+    tl_mt_drop_spare(&log->mt);
+    tl_wunlock(log);
+    return st;
+}
+
+tl_status tl_flush(tl_log *log)
+{
+    return log ? trim_slab_tail(log, tl_maintain(log, 0, 1)) : tl_err_null("log");
+}
+
+tl_status tl_compact(tl_log *log)
+{
+    if (!log)
+        return tl_err_null("log");
+    tl_status st = trim_slab_tail(log, tl_maintain(log, 1, 1));
+    /* A compaction frees sealed buffers, merge state and old levels to the
+     * heap; glibc keeps such blocks resident unless asked.  Only here, not
+     * on every flush: trimming walks the heap's free lists. */
+    tl_heap_trim();
+    return st;
+}
+
 
 /* wlock held. */
 static int has_work(tl_log *log, int *compact)
@@ -50,13 +97,6 @@ static void *worker(void *arg)
     }
     tl_wunlock(log);
     return NULL;
-}
-
-void tl_maint_notify(tl_log *log)
-{
-    TL_ASSERT_WLOCKED(log);
-    if (log->maint_running)
-        pthread_cond_signal(&log->cv);
 }
 
 tl_status tl_maint_start(tl_log *log)

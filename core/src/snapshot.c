@@ -1,6 +1,10 @@
 /*
- * snapshot.c - snapshots: a view (manifest + tombstone intervals) and a
- * capture of the memtable, both held by reference.
+ * snapshot.c - the log's published state and the snapshots taken of it.
+ *
+ * The log publishes its immutable layers as one manifest pointer plus a
+ * cached view (manifest + tombstone intervals); flush, seal and compaction
+ * swap the manifest here (tl_replace_manifest), under wlock.  A snapshot
+ * holds a view and a capture of the memtable, both by reference.
  *
  * Acquire costs one allocation and a few refcount increments under wlock:
  * the view is cached by the log until something structural changes, and the
@@ -12,6 +16,32 @@
 #include "alloc.h"
 #include "error.h"
 #include "log.h"
+
+/* tombs.h: watermarks are tombstone seqs already handed out. */
+TL_DEBUG_FN int watermarks_issued(const tl_log *log, const tl_manifest *m)
+{
+    if (m->l1->seq > log->tomb_seq)
+        return 0;
+    for (size_t i = 0; i < m->nl0; i++)
+        if (m->l0[i]->seq > log->tomb_seq)
+            return 0;
+    for (size_t i = 0; i < m->nmem; i++)
+        if (m->mem[i]->seq > log->tomb_seq)
+            return 0;
+    return 1;
+}
+
+void tl_replace_manifest(tl_log *log, tl_manifest *nm)
+{
+    TL_ASSERT_WLOCKED(log);
+    TL_ASSERT(nm && nm != log->man);
+    TL_ASSERT(watermarks_issued(log, nm));
+    tl_manifest *old = log->man;
+    log->man = nm;
+    tl_manifest_release(old);
+    tl_view_release(log->view);
+    log->view = NULL;
+}
 
 tl_status tl_view_current(tl_log *log, tl_view **out)
 {
