@@ -165,7 +165,8 @@ static inline void tl_maint_notify(tl_log *log)
  *   flush.c     seal and flush
  *   compact.c   compaction (after a flush)
  *   maint.c     dispatch, tl_flush / tl_compact, the background worker
- *   log.c, write.c and the readers use them. */
+ *   log.c, write.c and the readers (iter.c, spans.c and count.c, over
+ *   reader.c) use them. */
 
 /* snapshot.c -- wlock held: publish nm as the manifest (the log's reference
  * moves to it) and drop the cached view. */
