@@ -43,7 +43,7 @@ typedef struct writer {
     size_t left; /* input records of the group not yet given a block slot */
     char *block;
     size_t block_recs, used;
-    int64_t *ts; /* current page: ts[pcap] then h[pcap] at block + used*16 */
+    int64_t *ts; /* current page: ts[pcap] then h[pcap] at block + used records */
     tl_handle *h;
     size_t n, pcap;
     tl_page pages[TL_L1_SEG_PAGES];
@@ -80,9 +80,9 @@ static void w_finish_seg(writer *w)
         return;
     tl_segment *s = NULL;
     if (w->np && !w->failed)
-        s = tl_segment_new_owned(w->pages, w->np, w->block, w->block_recs * 16);
+        s = tl_segment_new_owned(w->pages, w->np, w->block, w->block_recs * TL_RECORD_BYTES);
     if (!s) {
-        tl_big_free(w->block, w->block_recs * 16);
+        tl_big_free(w->block, w->block_recs * TL_RECORD_BYTES);
         if (w->np)
             w->failed = 1;
     } else if (seglist_push(w->out, s) != 0) {
@@ -98,7 +98,7 @@ static void w_finish_page(writer *w)
 {
     if (!w->ts)
         return;
-    if (w->n < w->pcap) /* close the gap so the page uses n * 16 bytes */
+    if (w->n < w->pcap) /* close the gap so the page uses n records' bytes */
         memmove(w->ts + w->n, w->h, w->n * sizeof *w->h);
     tl_handle *h = (tl_handle *)(w->ts + w->n);
     /* The merge emits records in timestamp order: every page is sorted and
@@ -127,7 +127,7 @@ static void w_put(writer *w, const int64_t *ts, const tl_handle *h, size_t k)
             TL_ASSERT(cap >= k);
             if (cap < k)
                 cap = k;
-            if (!(w->block = tl_big_alloc(cap * 16))) {
+            if (!(w->block = tl_big_alloc(cap * TL_RECORD_BYTES))) {
                 w->failed = 1;
                 return;
             }
@@ -137,7 +137,7 @@ static void w_put(writer *w, const int64_t *ts, const tl_handle *h, size_t k)
         }
         if (!w->ts) {
             w->pcap = w->block_recs - w->used < w->page_records ? w->block_recs - w->used : w->page_records;
-            w->ts = (int64_t *)(w->block + w->used * 16);
+            w->ts = (int64_t *)(w->block + w->used * TL_RECORD_BYTES);
             w->h = (tl_handle *)(w->ts + w->pcap);
             w->n = 0;
         }
@@ -170,7 +170,7 @@ static void w_abort(writer *w)
     w->ts = NULL;
     w->np = 0;
     if (w->block)
-        tl_big_free(w->block, w->block_recs * 16);
+        tl_big_free(w->block, w->block_recs * TL_RECORD_BYTES);
     w->block = NULL;
 }
 

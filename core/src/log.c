@@ -17,7 +17,7 @@
 #include "log.h"
 
 /* A chunk (header + ts/h arrays) then fills exactly 64 KiB of mapped pages. */
-#define TL_MAX_CHUNK_RECORDS ((65536 - 64) / 16)
+#define TL_MAX_CHUNK_RECORDS ((65536 - 64) / TL_RECORD_BYTES)
 
 static void free_data(tl_log *log)
 {
@@ -69,8 +69,9 @@ tl_status tl_log_open(const tl_config *cfg, tl_log **out)
     for (int i = 0; i < TL_LK_COUNT; i++)
         atomic_init(&log->lk_owner[i], 0);
     log->cfg = c;
-    log->mt_max_records = (size_t)(c.memtable_max_bytes / 16 + (c.memtable_max_bytes % 16 != 0));
-    log->page_records = (size_t)(c.target_page_bytes / 16);
+    const int64_t rec = (int64_t)TL_RECORD_BYTES;
+    log->mt_max_records = (size_t)(c.memtable_max_bytes / rec + (c.memtable_max_bytes % rec != 0));
+    log->page_records = (size_t)(c.target_page_bytes / rec);
     /* a few memtables per slab, at most 8 MiB */
     int64_t sb = c.memtable_max_bytes < ((int64_t)2 << 20) ? 4 * c.memtable_max_bytes : ((int64_t)8 << 20);
     log->slab_bytes = (size_t)sb;

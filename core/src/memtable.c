@@ -15,7 +15,7 @@ static tl_chunk *chunk_new(tl_memtable *m, size_t cap)
         tl_rc_init(&c->rc);
         return c;
     }
-    size_t bytes = sizeof *c + cap * 16;
+    size_t bytes = sizeof *c + cap * TL_RECORD_BYTES;
     if (!(c = tl_big_alloc(bytes)))
         return NULL;
     tl_rc_init(&c->rc);
@@ -56,7 +56,7 @@ static void dir_release(tl_chunkdir *d)
 
 static tl_sorted *sorted_new(size_t n)
 {
-    tl_sorted *s = tl_alloc(sizeof *s + n * 16);
+    tl_sorted *s = tl_alloc(sizeof *s + n * TL_RECORD_BYTES);
     if (!s)
         return NULL;
     tl_rc_init(&s->rc);
@@ -134,9 +134,9 @@ size_t tl_mt_bytes(const tl_memtable *m)
     size_t b = m->ooo_cap * sizeof(tl_pair);
     if (m->dir)
         b += sizeof *m->dir + m->dir->cap * sizeof(tl_chunk *) +
-             m->dir->n * (sizeof(tl_chunk) + m->chunk_cap * 16);
+             m->dir->n * (sizeof(tl_chunk) + m->chunk_cap * TL_RECORD_BYTES);
     if (m->sorted)
-        b += sizeof *m->sorted + m->sorted->n * 16;
+        b += sizeof *m->sorted + m->sorted->n * TL_RECORD_BYTES;
     for (const tl_chunk *c = m->spare; c; c = c->next)
         b += c->bytes;
     return b;
@@ -301,8 +301,8 @@ tl_status tl_mt_build_run(tl_memtable *m, uint64_t seq, tl_slab **slab, size_t s
     size_t cap = m->chunk_cap, off = 0;
     for (size_t i = 0; off < m->run_n; i++) {
         size_t k = m->run_n - off < cap ? m->run_n - off : cap;
-        memcpy(r->ts + off, m->dir->c[i]->ts, k * 8);
-        memcpy(r->h + off, m->dir->c[i]->h, k * 8);
+        memcpy(r->ts + off, m->dir->c[i]->ts, k * sizeof *r->ts);
+        memcpy(r->h + off, m->dir->c[i]->h, k * sizeof *r->h);
         off += k;
     }
     if (m->ooo_n) {

@@ -23,6 +23,12 @@ typedef struct tl_page {
     int64_t min, max;
 } tl_page;
 
+/* Bytes of page memory per record: its timestamp in one array and its
+ * handle in the other (struct of arrays, no padding).  Memory budgets
+ * (memtable_max_bytes, target_page_bytes) are converted to records by it. */
+#define TL_RECORD_BYTES (sizeof(int64_t) + sizeof(tl_handle))
+_Static_assert(TL_RECORD_BYTES == 16, "the documented budgets assume 16-byte records");
+
 /* The O(1) part of the page invariants above (for asserts). */
 static inline int tl_page_ok(const tl_page *p)
 {

@@ -53,9 +53,9 @@ void tl_slab_trim(tl_slab **cur)
 
 tl_memrun *tl_memrun_new(size_t n, uint64_t seq, tl_slab **cur, size_t slab_bytes)
 {
-    if (n == 0 || n > (SIZE_MAX - 64) / 16)
+    if (n == 0 || n > (SIZE_MAX - 64) / TL_RECORD_BYTES)
         return NULL;
-    size_t need = n * 16;
+    size_t need = n * TL_RECORD_BYTES;
     tl_memrun *r = tl_alloc(sizeof *r);
     if (!r)
         return NULL;
@@ -158,7 +158,7 @@ tl_segment *tl_segment_new_owned(const tl_page *pages, size_t np, void *block, s
     memcpy(s->pages, pages, np * sizeof *pages);
     for (size_t i = 0; i < np; i++)
         s->n += pages[i].n;
-    TL_ASSERT(s->n * 16 <= block_bytes); /* the block holds every page */
+    TL_ASSERT(s->n * TL_RECORD_BYTES <= block_bytes); /* the block holds every page */
     s->block = block;
     s->block_bytes = block_bytes;
     s->bytes += block_bytes;
