@@ -115,11 +115,15 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
     if (lock_open(log) != TL_OK)
         return TL_ESTATE;
     int busy = 0;
-    size_t i = 0;
+    size_t i = 0, owed = 0; /* records [0, owed) already counted for pacing */
     while (i < n) {
         size_t room;
         int b = 0;
         if (mt_full(log)) {
+            /* make_room may drop wlock (and fail without it): count what
+             * this batch stored so far while wlock is still held. */
+            owe_drain(log, i - owed);
+            owed = i;
             tl_status st = make_room(log, &b);
             if (st != TL_OK) {
                 if (accepted)
@@ -141,7 +145,7 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
                 continue;
             }
             if (tl_mt_append(&log->mt, ts[i], h[i]) != TL_OK) {
-                owe_drain(log, i);
+                owe_drain(log, i - owed);
                 tl_wunlock(log);
                 if (accepted)
                     *accepted = i;
@@ -150,7 +154,7 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
             i++;
         }
     }
-    owe_drain(log, n);
+    owe_drain(log, n - owed);
     tl_wunlock(log);
     if (accepted)
         *accepted = n;
