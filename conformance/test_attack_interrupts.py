@@ -207,6 +207,22 @@ def sc_maintenance_and_close_readers(log, box):
     log.flush()
 
 
+def sc_issue12_open_batch_spans(log, box):
+    """Issue 12 defect 2: opening an iterator, next_batch, walking page_spans;
+    on cffi at 74f7b6f the 39th line event left the iterator's lock held and
+    the next TimelogIter.close() blocked forever."""
+    it = log.range(0, 50)
+    box.readers.append(it)
+    it.next_batch(4)
+    spans = log.page_spans(0, 50)
+    box.readers.append(spans)
+    for span in spans:
+        box.readers.append(span)
+        span.copy_timestamps()
+    it.close()
+    spans.close()
+
+
 sc_maintenance_and_close_readers.deletes_before = 5  # type: ignore[attr-defined]
 
 SCENARIOS = {
@@ -221,6 +237,7 @@ SCENARIOS = {
     "extend_sequence_objects": sc_extend_sequence_objects,
     "extend_index_timestamps": sc_extend_index_timestamps,
     "maintenance_and_close_readers": sc_maintenance_and_close_readers,
+    "issue12_open_batch_spans": sc_issue12_open_batch_spans,
 }
 
 

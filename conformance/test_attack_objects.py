@@ -237,19 +237,3 @@ def test_new_without_init_is_usable_or_refused(backend):
     raw.append(1, "x")
     assert list(raw.all()) == [(1, "x")]
     raw.close()
-
-
-def test_copied_log_issue12_defect1(backend):
-    """Issue 12 defect 1 (cffi): ``copy.copy(log)`` was accepted and shared the
-    engine log; deleting the copy freed it, and the next append aborted."""
-    log = backend.Timelog()
-    log.append(1, "a")
-    try:
-        dup = copy.copy(log)
-    except TypeError:
-        dup = None
-    del dup
-    gc.collect()
-    log.append(2, "b")
-    assert list(log.all()) == [(1, "a"), (2, "b")]
-    log.close()
