@@ -16,8 +16,8 @@ maintenance). Throughout, with ``drain_batch_limit`` 0, 1 and 100:
 * at the end the log closes and every payload is released.
 
 ``TIMELOG_CHURN_SECONDS`` (default 3) sets the soak time per configuration;
-the CI default keeps the module at about 12 s. Set it to e.g. 120 for a long
-soak.
+the CI default keeps the module at about 12 s. ``TIMELOG_LONG=1`` (the long
+mode of the differential test too) makes it 60 s per configuration.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import pytest
 
 from conformance import _support as S
 
-SECONDS = float(os.environ.get("TIMELOG_CHURN_SECONDS", "3"))
+LONG = os.environ.get("TIMELOG_LONG", "") not in ("", "0")
+SECONDS = float(os.environ.get("TIMELOG_CHURN_SECONDS") or (60 if LONG else 3))
 BATCH = 200
 WINDOW = 8_000  # records kept by the retention window
 READERS = 4  # overlapping readers alive at any time
