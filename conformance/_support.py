@@ -84,13 +84,13 @@ class Backend:
 
     @property
     def span_buffer_protocol(self) -> bool:
-        """Whether memoryview(span) works (DESIGN 5.5: cffi needs PEP 688)."""
+        """Whether memoryview(span) works (design.md §7: cffi needs PEP 688)."""
         return self.name != "cffi" or sys.version_info >= (3, 12)
 
 
 SPAN_BUFFER_REASON = (
     "cffi: a Python-level buffer (PageSpan.__buffer__, PEP 688) needs Python >= 3.12 "
-    "(DESIGN 5.5); span.timestamps is the portable zero-copy path"
+    "(design.md §7); span.timestamps is the portable zero-copy path"
 )
 
 
