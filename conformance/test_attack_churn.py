@@ -116,7 +116,8 @@ def test_retention_churn_stays_bounded(backend, config):
                     log.flush()
             step += 1
             stats = log.stats()
-            assert stats["retired_len"] == log.retired_queue_len
+            if not background:  # (the worker may retire records between two reads)
+                assert stats["retired_len"] == log.retired_queue_len
             if step == 2 * COMPACT_EVERY:
                 rss_base = rss_mb()  # after warm-up: every structure has its size
             if step > 2 * COMPACT_EVERY:
@@ -138,6 +139,8 @@ def test_retention_churn_stays_bounded(backend, config):
         ring.clear()
         assert S.pins(log) == 0
         # With no reader left everything retired can go: bounded safe points.
+        if background:
+            log.stop_maintenance()
         log.compact()
         for _ in range(RETIRED_BOUND + 2):
             if log.retired_queue_len == 0:
