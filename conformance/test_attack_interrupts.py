@@ -52,10 +52,12 @@ class Injected(KeyboardInterrupt):
 class Injector:
     """Raise ``Injected`` at the k-th line event of the traced thread."""
 
-    def __init__(self, k: int):
+    def __init__(self, k: int, box=None):
         self.k = k
         self.count = 0
         self.fired = False
+        self.box = box
+        self.exact = None  # items a write must have kept (see Box.producers)
 
     def __call__(self, frame, event, arg):
         return self.local if event == "call" else None
@@ -66,6 +68,9 @@ class Injector:
             if self.count >= self.k:
                 self.fired = True
                 sys.settrace(None)
+                producer = self.box.producers.get(frame.f_code) if self.box else None
+                if producer is not None:
+                    self.exact = producer(frame)
                 raise Injected(f"injected at line event {self.k}")
         return self.local
 
@@ -81,6 +86,12 @@ class Box:
         self.readers: list = []
         self.items: list = []  # the records a write scenario tries to insert, in order
         self.confirmed = 0  # how many of them a returned call certainly inserted
+        # code object of the scenario's own item producer (a generator, an
+        # objects __getitem__, a timestamp __index__) -> frame -> the number of
+        # items handed over before the one being produced. An interrupt there
+        # is a BaseException from item i: exactly items[:i] must be stored
+        # (design.md §8.4).
+        self.producers: dict = {}
 
 
 def sc_iter_read_close(log, box):
@@ -164,6 +175,16 @@ def sc_extend_generator(log, box):
         for item in box.items:
             yield item
 
+    first, yield_line = gen.__code__.co_firstlineno, gen.__code__.co_firstlineno + 2
+
+    def produced(frame):
+        item = frame.f_locals.get("item")
+        if item is None:
+            return 0
+        return item[0] - 100 + (0 if frame.f_lineno == yield_line else 1)
+
+    del first
+    box.producers[gen.__code__] = produced
     log.extend(gen())
     box.confirmed = len(box.items)
 
@@ -179,6 +200,7 @@ def sc_extend_sequence_objects(log, box):
         def __getitem__(self, i):
             return objs[i]
 
+    box.producers[Objects.__getitem__.__code__] = lambda frame: frame.f_locals["i"]
     log.extend([t for t, _ in box.items], Objects())
     box.confirmed = len(box.items)
 
@@ -193,6 +215,7 @@ def sc_extend_index_timestamps(log, box):
         def __index__(self):
             return self.v
 
+    box.producers[Stamp.__index__.__code__] = lambda frame: frame.f_locals["self"].v - 100
     log.extend([(Stamp(t), o) for t, o in box.items])
     box.confirmed = len(box.items)
 
@@ -257,7 +280,7 @@ def _one_step(backend, scenario, k, mode):
     refs = [weakref.ref(p) for p in payloads]
     base = [(i, id(p)) for i, p in enumerate(payloads)]
     box = Box()
-    inj = Injector(k)
+    inj = Injector(k, box)
     sys.settrace(inj)
     try:
         scenario(log, box)
@@ -289,6 +312,10 @@ def _one_step(backend, scenario, k, mode):
     items = [(t, id(o)) for t, o in box.items]
     assert written == items[: len(written)], f"k={k}: not a prefix of the items written"
     assert len(written) >= box.confirmed, f"k={k}: an accepted record was lost"
+    if inj.exact is not None:
+        assert len(written) == inj.exact, (
+            f"k={k}: interrupted while item {inj.exact} was produced: the {inj.exact} "
+            f"items before it must be stored, found {len(written)}")
 
     log.close()
     assert log.closed
