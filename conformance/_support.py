@@ -281,3 +281,101 @@ def close_log(log) -> None:
     except module_of(log).TimelogBusyError:
         collect()
         log.close()
+
+
+# ---------------------------------------------------------------------------
+# Helpers of the attack modules (test_attack_*.py, issue 12).
+# ---------------------------------------------------------------------------
+
+HAS_REFCOUNT = hasattr(sys, "getrefcount")
+REFCOUNT_REASON = (
+    "sys.getrefcount does not exist on this interpreter (PyPy has no reference counts); "
+    "payload lifetimes are checked with weak references elsewhere"
+)
+
+MSG_NO_PICKLE = "cannot pickle or copy '%s' object"
+MSG_SIZE_BOOL = "n must be an integer, not bool"
+MSG_ARRAYS_NEGATIVE = "next_arrays() size must be >= 0"
+MSG_REINIT = "Timelog.__init__() cannot be called again: create a new Timelog"
+MSG_TS_COLUMN_TYPE = (
+    "extend(timestamps, objects): timestamps must be a sequence of integers or a "
+    "one-dimensional int64 buffer, not %s"
+)
+MSG_OBJ_COLUMN_TYPE = "extend(timestamps, objects): objects must be a sequence, not %s"
+
+# Every public object a log makes, plus the log itself (design.md §9).
+OBJECT_KINDS = (
+    "Timelog",
+    "facade",
+    "subclass",
+    "TimelogIter",
+    "PageSpanIter",
+    "PageSpan",
+    "PageSpanObjectsView",
+)
+
+
+def public_name(kind: str, obj) -> str:
+    """The class name an object's messages use (a subclass uses its own)."""
+    return type(obj).__name__
+
+
+def make_object(backend, log, kind: str):
+    """One object of the given kind; readers are made from ``log`` (flushed)."""
+    if kind == "Timelog":
+        return backend.Timelog()
+    if kind == "facade":
+        return backend.facade()
+    if kind == "subclass":
+        sub = type("UserTimelog", (backend.Timelog,), {})
+        return sub()
+    if kind == "TimelogIter":
+        return log.range(0, 10**6)
+    spans = log.page_spans(0, 10**6)
+    if kind == "PageSpanIter":
+        return spans
+    span = next(spans)
+    spans.close()
+    if kind == "PageSpan":
+        return span
+    # The view keeps its span (and the span's pin) alive.
+    return span.objects()
+
+
+def release(obj) -> None:
+    """Close whatever an OBJECT_KINDS object holds (a view: nothing to close)."""
+    close = getattr(obj, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        collect()
+        close()
+
+
+def payload_refs(objs):
+    """sys.getrefcount of each object (None where the interpreter has none)."""
+    if not HAS_REFCOUNT:
+        return None
+    return [sys.getrefcount(o) for o in objs]
+
+
+def visible(log):
+    """The log's visible records as (ts, id(obj)) in scan order (no pin left)."""
+    return [(ts, id(obj)) for ts, obj in log.all()]
+
+
+@dataclass
+class LogState:
+    """What a hostile call must leave unchanged: records, pins, references."""
+
+    records: list
+    pins: int
+    refs: Any
+
+    @classmethod
+    def of(cls, log, payloads) -> LogState:
+        collect()
+        records = visible(log)
+        return cls(records=records, pins=pins(log), refs=payload_refs(payloads))
