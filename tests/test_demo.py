@@ -50,7 +50,10 @@ def test_demo_backend_flag_selects_before_import():
     assert f"backend {timelog.BACKEND!r} (TIMELOG_BACKEND={timelog.BACKEND})" in res.stdout
 
 
-@pytest.mark.parametrize("bad", [("--records", "0"), ("--backend", "rust"), ("--late", "1.5")])
+@pytest.mark.parametrize("bad", [("--records", "0"), ("--backend", "rust"), ("--late", "1.5"),
+                                 ("--late", "nan"), ("--retention", "0"),
+                                 ("--retention", "0.0009"), ("--retention", "inf"),
+                                 ("--retention", "nan"), ("--chunk", "0")])
 def test_demo_rejects_bad_flags(bad):
     res = run_python("", args=("-m", "timelog", *bad))
     assert res.returncode == 2

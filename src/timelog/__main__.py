@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--records must be >= 1")
     if not 0.0 <= args.late < 1.0:
         p.error("--late must be in [0, 1)")
-    if not args.retention >= 0.001:  # also rejects NaN
-        p.error("--retention must be at least 0.001 (one millisecond)")
+    if not 0.001 <= args.retention < 1e15:  # also rejects NaN and infinity
+        p.error("--retention must be a number of seconds, at least 0.001 (one millisecond)")
     if args.chunk < 1:
         p.error("--chunk must be >= 1")
     if args.queries < 1:
