@@ -537,9 +537,10 @@ def _fresh_clone(session: nox.Session, dest: Path, committed_only: bool) -> None
         elif rel in tracked and dst.exists() and not src.exists():
             dst.unlink()
             removed += 1
-    session.warn(f"checking a clone of commit {head[:12]} WITH the working tree's uncommitted "
-                 f"changes laid over it ({copied} files copied, {removed} deleted); "
-                 "`nox -s readme -- --committed` checks the commit alone")
+    session.warn(f"the working tree has uncommitted changes: checking a clone of commit "
+                 f"{head[:12]} with the working tree laid over it ({copied} files copied from "
+                 f"the working tree, {removed} deleted); `nox -s readme -- --committed` checks "
+                 "the commit alone")
 
 
 @nox.session(python=False)
