@@ -165,3 +165,27 @@ def test_demo_readme_sizes_on_the_default_backend(records):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "all checks passed" in res.stdout
     assert "CHECK FAILED" not in res.stdout
+
+
+def test_demo_interrupted_mid_scan_raises_only_the_interrupt(monkeypatch):
+    # Ctrl-C inside the span scan: the traceback keeps the scan's frame (and
+    # a reader) alive, so closing the log is refused; the demo must let the
+    # KeyboardInterrupt through alone, not chained to a TimelogBusyError.
+    np = pytest.importorskip("numpy")
+    real_diff, calls = np.diff, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_diff(*args, **kwargs)
+
+    monkeypatch.setattr(np, "diff", interrupted)
+    args = demo_mod.parse_args(["--records", "300000", "--queries", "20", "--progress", "never"])
+    demo = demo_mod.Demo(args)
+    with pytest.raises(KeyboardInterrupt) as info, \
+            contextlib.redirect_stdout(io.StringIO()):
+        demo.run()
+    assert info.value.__context__ is None
+    assert len(calls) == 2
+    del info

@@ -22,6 +22,7 @@ Without numpy the span step says it is skipped (``pip install
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
@@ -305,9 +306,15 @@ class Demo:
             self.batch_scan()
             self.span_scan()
             self.close()
-        finally:
+        except BaseException:
+            # An interrupted step (Ctrl-C) can leave a reader alive in its
+            # frame, which the traceback keeps: close() is then refused, and
+            # its TimelogBusyError must not hide the real exception.  The
+            # log is freed with its last reader.
             if not self.log.closed:
-                self.log.close()
+                with contextlib.suppress(tl.TimelogBusyError):
+                    self.log.close()
+            raise
         self.print_summary()
         if self.failures:
             self.say(f"\n{len(self.failures)} check(s) failed: {'; '.join(self.failures)}")
@@ -503,19 +510,22 @@ class Demo:
         gaps = 0
         t0 = time.perf_counter()
         # every timestamp the stream could hold, late events before its start too
-        for span in log.page_spans(STREAM_FLOOR, self.clock + 1, kind="all"):
-            arr = np.asarray(span.timestamps)
-            total += arr.shape[0]
-            spans += 1
-            lo = int(arr[0]) if lo is None else min(lo, int(arr[0]))
-            hi = int(arr[-1]) if hi is None else max(hi, int(arr[-1]))
-            steps = np.diff(arr)
-            gaps += int(np.count_nonzero(steps > 1))
-            sorted_ok = sorted_ok and not bool((steps < 0).any())
-            if spans == 1:
-                shares = not arr.flags.owndata and not arr.flags.writeable
-            del arr
-            span.close()
+        with log.page_spans(STREAM_FLOOR, self.clock + 1, kind="all") as span_iter:
+            for span in span_iter:
+                with span:  # closed even if the scan is interrupted
+                    arr = np.asarray(span.timestamps)
+                    try:
+                        total += arr.shape[0]
+                        spans += 1
+                        lo = int(arr[0]) if lo is None else min(lo, int(arr[0]))
+                        hi = int(arr[-1]) if hi is None else max(hi, int(arr[-1]))
+                        steps = np.diff(arr)
+                        gaps += int(np.count_nonzero(steps > 1))
+                        sorted_ok = sorted_ok and not bool((steps < 0).any())
+                        if spans == 1:
+                            shares = not arr.flags.owndata and not arr.flags.writeable
+                    finally:
+                        del arr  # a span whose buffer is exported cannot close
         dt = time.perf_counter() - t0
         self.say(f"   {spans:,} spans, {total:,} timestamps in {dt:.3f} s: "
                  f"{rate(total, dt, 'rec')}")
