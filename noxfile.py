@@ -491,13 +491,14 @@ def _user_env() -> dict[str, str]:
     """This environment as a new user's shell would have it: no active
     virtualenv, no PYTHONPATH, no timelog selection, not run from inside nox."""
     env = dict(os.environ)
-    venv = env.pop("VIRTUAL_ENV", None)
+    venvs = [Path(v).resolve() for v in (env.pop("VIRTUAL_ENV", None),) if v]
+    if sys.prefix != sys.base_prefix:  # nox itself runs from a virtualenv
+        venvs.append(Path(sys.prefix).resolve())
     for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "TIMELOG_BACKEND",
                  "TIMELOG_BACKENDS", "TIMELOG_EXPECT_INSTALLED", "__PYVENV_LAUNCHER__"):
         env.pop(name, None)
-    path = env.get("PATH", "").split(os.pathsep)
-    if venv:
-        path = [p for p in path if not Path(p).resolve().is_relative_to(Path(venv).resolve())]
+    path = [p for p in env.get("PATH", "").split(os.pathsep)
+            if p and not any(Path(p).resolve().is_relative_to(v) for v in venvs)]
     env["PATH"] = os.pathsep.join(path)
     return env
 
