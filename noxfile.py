@@ -489,13 +489,16 @@ def readme_commands(readme: Path) -> list[str]:
 
 def _user_env() -> dict[str, str]:
     """This environment as a new user's shell would have it: no active
-    virtualenv, no PYTHONPATH, no timelog selection, not run from inside nox."""
+    virtualenv, no PYTHONPATH, no timelog selection, not run from inside nox.
+    PYENV_VERSION goes too: _pyenv_setup() sets it for nox's own sessions,
+    and it would make a pyenv shim's ``python3`` some other version."""
     env = dict(os.environ)
     venvs = [Path(v).resolve() for v in (env.pop("VIRTUAL_ENV", None),) if v]
     if sys.prefix != sys.base_prefix:  # nox itself runs from a virtualenv
         venvs.append(Path(sys.prefix).resolve())
-    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "TIMELOG_BACKEND",
-                 "TIMELOG_BACKENDS", "TIMELOG_EXPECT_INSTALLED", "__PYVENV_LAUNCHER__"):
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "PYENV_VERSION",
+                 "TIMELOG_BACKEND", "TIMELOG_BACKENDS", "TIMELOG_EXPECT_INSTALLED",
+                 "__PYVENV_LAUNCHER__"):
         env.pop(name, None)
     path = [p for p in env.get("PATH", "").split(os.pathsep)
             if p and not any(Path(p).resolve().is_relative_to(v) for v in venvs)]
@@ -575,7 +578,9 @@ def readme(session: nox.Session) -> None:
     clone = tmp / "timelog"
     _fresh_clone(session, clone, committed_only="--committed" in args)
     env = _user_env()
-    python3 = shutil.which("python3", path=env["PATH"])
+    probe = subprocess.run(["bash", "-c", "command -v python3 && python3 --version"], env=env,
+                           capture_output=True, text=True)
+    python3 = " ".join(probe.stdout.split()) or "(none: command 1 will fail)"
     session.log(f"in {clone}, with python3 = {python3}, running {len(commands)} README "
                 "command(s) in one bash shell:")
     script = ["cd " + shlex.quote(str(clone))]
