@@ -503,3 +503,168 @@ def bench_gate(session: nox.Session) -> None:
     """Fail if a backend is below its target ratio to capi or regressed > 10%."""
     session.install("asv")
     session.run("python", "tools/bench_gate.py", *session.posargs)
+
+
+# -- readme: the README's commands, as a new user types them ----------------
+
+README_SECTION = "## Two commands on a fresh machine"
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The ``$ `` lines of the console blocks under README_SECTION, in order.
+
+    A trailing backslash continues a command on the next line.  Raises
+    ValueError if the section or its commands are missing, so that editing
+    the README cannot silently turn the check into a no-op.
+    """
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    try:
+        start = lines.index(README_SECTION)
+    except ValueError:
+        raise ValueError(f"{readme.name} has no {README_SECTION!r} heading") from None
+    commands: list[str] = []
+    in_console = False
+    pending = ""
+    for line in lines[start + 1:]:
+        if line.startswith("## ") and not in_console:
+            break
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_console = stripped == "```console" and not in_console
+            continue
+        if not in_console:
+            continue
+        if pending:
+            pending += "\n" + stripped
+        elif stripped.startswith("$ "):
+            pending = stripped[2:]
+        else:
+            continue  # output shown in the block
+        if not pending.endswith("\\"):
+            commands.append(pending)
+            pending = ""
+    if pending or not commands:
+        raise ValueError(f"no complete console command under {README_SECTION!r} in {readme.name}")
+    return commands
+
+
+def _user_env() -> dict[str, str]:
+    """This environment as a new user's shell would have it: no active
+    virtualenv, no PYTHONPATH, no timelog selection, not run from inside nox.
+    PYENV_VERSION goes too: _pyenv_setup() sets it for nox's own sessions,
+    and it would make a pyenv shim's ``python3`` some other version."""
+    env = dict(os.environ)
+    venvs = [Path(v).resolve() for v in (env.pop("VIRTUAL_ENV", None),) if v]
+    if sys.prefix != sys.base_prefix:  # nox itself runs from a virtualenv
+        venvs.append(Path(sys.prefix).resolve())
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "PYENV_VERSION",
+                 "TIMELOG_BACKEND", "TIMELOG_BACKENDS", "TIMELOG_EXPECT_INSTALLED",
+                 "__PYVENV_LAUNCHER__"):
+        env.pop(name, None)
+    path = [p for p in env.get("PATH", "").split(os.pathsep)
+            if p and not any(Path(p).resolve().is_relative_to(v) for v in venvs)]
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _fresh_clone(session: nox.Session, dest: Path, committed_only: bool) -> None:
+    """``git clone`` this repository at its current commit into ``dest``; when
+    the working tree has uncommitted changes (and not ``committed_only``),
+    lay them over the clone: the check then sees exactly the files a commit
+    of the working tree would hold (untracked files git does not ignore
+    included, ignored ones such as .nox/ and build/ excluded)."""
+    head = _git("rev-parse", "HEAD").strip()
+    session.run("git", "clone", "--quiet", "--no-checkout", str(ROOT), str(dest), external=True)
+    session.run("git", "-C", str(dest), "checkout", "--quiet", "--detach", head, external=True)
+    dirty = _git("status", "--porcelain", "--untracked-files=normal").strip()
+    if not dirty:
+        session.log(f"checking a clone of commit {head[:12]} (the working tree is clean)")
+        return
+    if committed_only:
+        session.warn(f"checking a clone of commit {head[:12]}; the working tree's uncommitted "
+                     "changes are NOT included (--committed)")
+        return
+    tracked = set(_git("ls-files", "-z", "--cached").split("\0")) - {""}
+    present = set(_git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+                  .split("\0")) - {""}
+    copied = removed = 0
+    for rel in sorted(present | tracked):
+        src, dst = ROOT / rel, dest / rel
+        if src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            copied += 1
+        elif rel in tracked and dst.exists() and not src.exists():
+            dst.unlink()
+            removed += 1
+    session.warn(f"the working tree has uncommitted changes: checking a clone of commit "
+                 f"{head[:12]} with the working tree laid over it ({copied} files copied from "
+                 f"the working tree, {removed} deleted); `nox -s readme -- --committed` checks "
+                 "the commit alone")
+
+
+@nox.session(python=False)
+def readme(session: nox.Session) -> None:
+    """The README's console commands, exactly as written, in a fresh clone.
+
+    The commands are the ``$`` lines of the console blocks under
+    "Two commands on a fresh machine" in README.md (parsed, so the check
+    follows the README).  They run in order in one bash shell, as a user
+    types them in one terminal, from the root of a ``git clone`` of the
+    current commit in a temporary directory, with no virtualenv active;
+    the README's first command makes the clone's own venv.  A clean working
+    tree is checked as committed; uncommitted changes are laid over the
+    clone unless ``-- --committed`` is given.  Fails on the first command
+    that fails.  ``-- --keep`` keeps the temporary directory.
+    """
+    import shlex
+    import time
+
+    args = list(session.posargs)
+    unknown = [a for a in args if a not in ("--committed", "--keep")]
+    if unknown:
+        session.error(f"unknown argument(s) {unknown}; known: --committed, --keep")
+    if not (ROOT / ".git").exists():
+        session.error(f"{ROOT} is not a git checkout: nothing to clone")
+    try:
+        commands = readme_commands(ROOT / "README.md")
+    except ValueError as exc:
+        session.error(str(exc))
+    tmp = Path(tempfile.mkdtemp(prefix="timelog-readme-"))
+    clone = tmp / "timelog"
+    _fresh_clone(session, clone, committed_only="--committed" in args)
+    env = _user_env()
+    probe = subprocess.run(["bash", "-c", "command -v python3 && python3 --version"], env=env,
+                           capture_output=True, text=True)
+    python3 = " ".join(probe.stdout.split()) or "(none: command 1 will fail)"
+    session.log(f"in {clone}, with python3 = {python3}, running {len(commands)} README "
+                "command(s) in one bash shell:")
+    script = ["cd " + shlex.quote(str(clone))]
+    for i, cmd in enumerate(commands, 1):
+        session.log(f"  {i}. $ {cmd}")
+        label = shlex.quote(f"$ {cmd}")
+        script += [
+            f"printf '\\n==> README command {i}/{len(commands)}: %s\\n' {label}",
+            cmd,
+            "status=$?",
+            f"if [ $status -ne 0 ]; then printf 'README command {i} failed (exit %s): %s\\n' "
+            f"$status {label} >&2; exit 1; fi",
+        ]
+    script_path = tmp / "readme-commands.sh"
+    script_path.write_text("\n".join(script) + "\n", encoding="utf-8")
+    t0 = time.monotonic()
+    result = subprocess.run(["bash", "--noprofile", "--norc", str(script_path)], env=env,
+                            cwd=clone)
+    elapsed = time.monotonic() - t0
+    if result.returncode != 0:
+        session.error(f"a README command failed after {elapsed:.0f} s; the clone is kept in {tmp}")
+    session.log(f"all {len(commands)} README command(s) passed in {elapsed:.0f} s")
+    if "--keep" in args:
+        session.log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
