@@ -164,15 +164,17 @@ def finalize() -> None:
         collect()
 
 
-def dead(refs) -> list[int]:
+def dead(refs, *, collect_first: bool = True) -> list[int]:
     """Indices of the weakly referenced objects that have been freed.
 
     CPython frees an object when its last reference goes, which is what
     the contract's "released when dropped" means there, so nothing is
     collected first (a binding that left a cycle behind would be caught).
-    PyPy frees only when its collector runs: collect first.
+    PyPy frees only when its collector runs: collect first (unless
+    ``collect_first`` is false: a check run at every step of a long test
+    then sees what the last collection freed).
     """
-    if IS_PYPY:
+    if IS_PYPY and collect_first:
         collect()
     return [i for i, r in enumerate(refs) if r() is None]
 
