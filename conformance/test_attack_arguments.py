@@ -35,7 +35,6 @@ import collections.abc
 import enum
 import math
 import operator
-import sys
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
@@ -119,14 +118,14 @@ def _kinds() -> dict[str, Callable[[], Any]]:
         "int64_max+1": S.TS_MAX + 1, "int64_min-1": S.TS_MIN - 1,
         "2**64": 2**64, "10**30": 10**30, "-10**30": -(10**30),
     }.items():
-        k[name] = (lambda v: lambda: v)(v)
+        k[name] = (lambda value: lambda: value)(v)
     k["int_subclass"] = lambda: IntSub(3)
     k["int_enum"] = lambda: Color.RED
     k["bool_True"] = lambda: True
     k["bool_False"] = lambda: False
     for name, v in {"float_1.0": 1.0, "float_1.5": 1.5, "float_nan": math.nan,
                     "float_inf": math.inf, "float_-0.0": -0.0}.items():
-        k[name] = (lambda v: lambda: v)(v)
+        k[name] = (lambda value: lambda: value)(v)
     k["decimal"] = lambda: Decimal(3)
     k["fraction"] = lambda: Fraction(3, 1)
     k["complex"] = lambda: 3 + 0j
@@ -162,7 +161,7 @@ def _kinds() -> dict[str, Callable[[], Any]]:
                     "str_nul": "a\0b", "str_ms_nul": "ms\0garbage", "str_all_nul": "all\0x",
                     "str_flush_nul": "flush\0!", "str_upper": "MS", "str_nonascii": "µs",
                     "str_surrogate": "\ud800", "str_newline": "ms\n"}.items():
-        k[name] = (lambda v: lambda: v)(v)
+        k[name] = (lambda value: lambda: value)(v)
     k["str_subclass_ms"] = lambda: StrSub("ms")
     k["str_subclass_all"] = lambda: StrSub("all")
     k["bytes_ms"] = lambda: b"ms"

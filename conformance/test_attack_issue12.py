@@ -8,7 +8,6 @@ these are the exact programs of the report, so the report stays reproducible.
 from __future__ import annotations
 
 import _thread
-import gc
 import signal
 import subprocess
 import sys
@@ -20,7 +19,6 @@ import numpy as np
 import pytest
 
 from conformance import _support as S
-
 
 # -- defect 1: copy.copy(log) shared the engine log (use-after-free) ---------
 

@@ -26,9 +26,9 @@ COPY_OPERATIONS = {
     "copy.deepcopy": copy.deepcopy,
     "deepcopy_in_container": lambda o: copy.deepcopy([o]),
     "__reduce__": lambda o: o.__reduce__(),
-    **{f"__reduce_ex__({p})": (lambda p: lambda o: o.__reduce_ex__(p))(p)
+    **{f"__reduce_ex__({p})": (lambda proto: lambda o: o.__reduce_ex__(proto))(p)
        for p in range(pickle.HIGHEST_PROTOCOL + 1)},
-    **{f"pickle.dumps({p})": (lambda p: lambda o: pickle.dumps(o, protocol=p))(p)
+    **{f"pickle.dumps({p})": (lambda proto: lambda o: pickle.dumps(o, protocol=proto))(p)
        for p in range(pickle.HIGHEST_PROTOCOL + 1)},
 }
 
