@@ -87,8 +87,9 @@ def _pyenv_setup() -> None:
             chosen.append(max(cands, key=lambda v: int(v.rsplit(".", 1)[1])))
     # Versions already asked for (PYENV_VERSION) come first, then the
     # interpreter running nox, so the default "python" does not change.
-    current = ".".join(map(str, sys.version_info[:3]))
-    chosen.sort(key=lambda v: v != current)
+    # (the same minor version: nox may run on a non-pyenv 3.11.2 while pyenv has 3.11.7)
+    current = "{}.{}.".format(*sys.version_info[:2])
+    chosen.sort(key=lambda v: not v.startswith(current))
     first = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
     merged = first + [v for v in chosen if v not in first]
     if merged:
