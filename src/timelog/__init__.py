@@ -36,10 +36,10 @@ Thread Safety:
 
 from __future__ import annotations
 
-try:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as _pkg_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _pkg_version
 
+try:
     __version__: str = _pkg_version("timelog")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
