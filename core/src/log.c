@@ -118,9 +118,10 @@ tl_status tl_log_close(tl_log *log)
         tl_wunlock(log);
         return tl_errorf(TL_EBUSY,
                          "cannot close the log: %zu reader snapshot(s) still open (iterators, page "
-                         "span iterators or page spans not yet exhausted or closed). Close them, or "
-                         "use them in a 'with' block; at the interactive prompt, '_' may still hold "
-                         "the last one",
+                         "span iterators or page spans not yet exhausted or closed, or arrays and "
+                         "memoryviews of span.timestamps still alive). Close them, or use them in "
+                         "a 'with' block; at the interactive prompt, '_' may still hold the last "
+                         "one",
                          n);
     }
     if (tl_retired_reserve(&log->ret, tl_mt_count(&log->mt) + log->man->nrec) != TL_OK) {
