@@ -63,15 +63,11 @@ cdef enum:
     NOGIL_MIN = 2048    # engine calls moving this many records drop the GIL
     REPR_CAP = 200
 
-# Only this module holds it: Python code cannot make the reader types.
-cdef object _TOKEN = object()
 
 
-cdef inline int _check_token(object self, tuple args, dict kwargs) except -1:
+cdef int _refuse(object self) except -1:
     # type(self).__name__: a subclass is refused under its own name
-    if kwargs or len(args) != 1 or args[0] is not _TOKEN:
-        raise TypeError(tlb_message(TLB_MSG_NO_CONSTRUCT).decode() % type(self).__name__)
-    return 0
+    raise TypeError(tlb_message(TLB_MSG_NO_CONSTRUCT).decode() % type(self).__name__)
 
 
 cdef int _no_pickle(object self) except -1:
@@ -225,6 +221,7 @@ cdef class Timelog:
         PyMem_Free(self._free)
 
     # -- the object table ---------------------------------------------------
+    @cython.final
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         """Put obj in a free slot; its index is the record's handle."""
         cdef tl_handle h
@@ -237,6 +234,7 @@ cdef class Timelog:
         self._objs.append(obj)
         return h
 
+    @cython.final
     cdef void _unstore(self, const tl_handle *h, size_t n) noexcept:
         """Empty n slots and free them.  Each payload dies after its slot is
         free, so a __del__ that re-enters the log finds the table consistent.
@@ -261,6 +259,7 @@ cdef class Timelog:
             self._nfree += 1
             dead = None
 
+    @cython.final
     cdef void _drain(self) noexcept:
         """One safe point: release the payloads the engine retired and lets
         go of now (it paces drain_batch_limit itself: a short answer ends the
@@ -273,6 +272,7 @@ cdef class Timelog:
                 return
             self._unstore(buf, n)
 
+    @cython.final
     cdef inline int _check_open(self) except -1:
         if self._closed:
             return tlpy_closed_error()
@@ -330,6 +330,7 @@ cdef class Timelog:
             PyMem_Free(c)
             self._drain()
 
+    @cython.final
     cdef int _flush(self, _Chunk *c, list busy) except -1:
         """Insert the chunk; slots of records the engine did not take are
         freed.  A TL_EBUSY (accepted) is remembered in busy, raised later."""
@@ -356,6 +357,7 @@ cdef class Timelog:
         finally:
             self._unstore(c.h + accepted, n - accepted)
 
+    @cython.final
     cdef inline int _push(self, _Chunk *c, int64_t ts, object obj, list busy) except -1:
         c.ts[c.n] = ts
         c.h[c.n] = self._store(obj)
@@ -364,6 +366,7 @@ cdef class Timelog:
             self._flush(c, busy)
         return 0
 
+    @cython.final
     cdef int _extend_pairs(self, _Chunk *c, object items, list busy) except -1:
         cdef int64_t ts
         for item in items:
@@ -382,6 +385,7 @@ cdef class Timelog:
         return 0
 
     @cython.wraparound(False)
+    @cython.final
     cdef int _extend_columns(self, _Chunk *c, object timestamps, object objects,
                              list busy) except -1:
         """extend(timestamps, objects): lengths are checked before anything
@@ -450,6 +454,7 @@ cdef class Timelog:
 
     # -- maintenance: the engine runs without the GIL (it touches no Python
     # object); payloads it retires are released afterwards, with the GIL.
+    @cython.final
     cdef int _maintain(self, _maint_fn fn) except -1:
         self._drain()
         self._check_open()
@@ -511,17 +516,18 @@ cdef class Timelog:
         return False
 
     # -- readers ----------------------------------------------------------------
+    @cython.final
     cdef TimelogIter _iter(self, int32_t query, int64_t t1, int64_t t2):
         cdef TimelogIter it
         self._check_open()
         # allocate first: it may run the GC; nothing to undo if it fails
-        it = TimelogIter.__new__(TimelogIter, _TOKEN)
+        it = TimelogIter.__new__(TimelogIter)
         st = tl_snapshot_acquire(self._log, &it._snap)
         if st != TL_OK:
             tlpy_status_error(st)
         it._owner = self
         it._objs = self._objs
-        it._closed = False
+        it._open = True
         it._query = query
         it._t1 = t1
         it._t2 = t2
@@ -591,12 +597,12 @@ cdef class Timelog:
         st = tl_parse_span_kind(text, n, &k)
         if st != TL_OK:
             tlpy_status_error(st)
-        sp = PageSpanIter.__new__(PageSpanIter, _TOKEN)
+        sp = PageSpanIter.__new__(PageSpanIter)
         st = tl_snapshot_acquire(self._log, &sp._snap)
         if st != TL_OK:
             tlpy_status_error(st)
         sp._owner = self
-        sp._closed = False
+        sp._open = True
         sp._t1 = a
         sp._t2 = b
         sp._kind = k
@@ -606,6 +612,7 @@ cdef class Timelog:
         return sp
 
     # -- columnar reads: the bounds given select all / since / until / range
+    @cython.final
     cdef int32_t _bounds(self, object t1, object t2, int64_t *a, int64_t *b) except -1:
         a[0] = b[0] = 0
         if t1 is not None:
@@ -659,6 +666,7 @@ cdef class Timelog:
             "flushes": s.flushes, "compactions": s.compactions,
         }
 
+    @cython.final
     cdef object _option(self, const char *name):
         cdef const char *v = tl_log_option_str(self._log, name) if self._log != NULL else NULL
         return None if v == NULL else tlpy_text(v)
@@ -719,6 +727,7 @@ cdef class Timelog:
 # ---------------------------------------------------------------------------
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # its cleanup, not a field clear, lets go of the log
+@cython.freelist(8)
 cdef class TimelogIter:
     """Snapshot iterator over (ts, obj) records of a Timelog.
 
@@ -732,7 +741,7 @@ cdef class TimelogIter:
     cdef list _objs            # the owner's object table
     cdef tl_snapshot *_snap    # the pin
     cdef tl_iter *_it
-    cdef bint _closed
+    cdef bint _open
     cdef bint _eof             # engine exhausted; the buffer may hold records
     cdef bint _in_use          # an engine fill runs without the GIL
     cdef PyThread_type_lock _lock
@@ -744,15 +753,15 @@ cdef class TimelogIter:
     cdef tl_handle _h_buf[ITER_BUF]
     cdef object __weakref__
 
-    def __cinit__(self, *args, **kwargs):
-        self._closed = True
-        _check_token(self, args, kwargs)
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
 
     def __dealloc__(self):
         self._cleanup()
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
+    @cython.final
     cdef void _wait_idle(self) noexcept:
         cdef PyThread_type_lock lock
         while self._in_use:
@@ -761,6 +770,7 @@ cdef class TimelogIter:
                 PyThread_acquire_lock(lock, WAIT_LOCK)
                 PyThread_release_lock(lock)
 
+    @cython.final
     cdef void _cleanup(self) noexcept:
         """The one cleanup (close, exhaustion, error, dealloc): mark closed,
         clear fields, destroy the core iterator, release the snapshot, then
@@ -772,7 +782,7 @@ cdef class TimelogIter:
         it = self._it
         snap = self._snap
         owner = self._owner
-        self._closed = True
+        self._open = False
         self._eof = True
         self._pos = self._len = 0
         self._it = NULL
@@ -783,12 +793,14 @@ cdef class TimelogIter:
         if owner is not None:
             owner._drain()
 
+    @cython.final
     cdef int _fail(self, tl_status st) except -1:
         try:
             tlpy_status_error(st)
         finally:
             self._cleanup()
 
+    @cython.final
     cdef int _refill(self) except -1:
         """Refill the read-ahead buffer: 1 with records, 0 at the end (the
         iterator is then cleaned up)."""
@@ -796,7 +808,7 @@ cdef class TimelogIter:
         self._wait_idle()
         if self._pos < self._len:
             return 1
-        if self._closed:
+        if not self._open:
             return 0
         if self._eof:
             self._cleanup()
@@ -825,6 +837,7 @@ cdef class TimelogIter:
         return (self._ts_buf[i], self._objs[self._h_buf[i]])
 
     @cython.wraparound(False)
+    @cython.final
     cdef Py_ssize_t _take(self, int64_t *ts, tl_handle *h, list out, Py_ssize_t off,
                           Py_ssize_t cap) except -1:
         """Move up to cap records: timestamps into ts[0:k], payloads into
@@ -845,7 +858,7 @@ cdef class TimelogIter:
             h[k] = self._h_buf[self._pos]
             self._pos += 1
             k += 1
-        if k < cap and not self._eof and not self._closed:
+        if k < cap and not self._eof and self._open:
             want = <size_t>(cap - k)
             core = self._it
             if want >= NOGIL_MIN and self._lock == NULL:
@@ -879,7 +892,7 @@ cdef class TimelogIter:
         cdef int64_t *ts
         tlpy_size("next_batch", n, &want)
         self._wait_idle()
-        if want == 0 or self._closed:
+        if want == 0 or not self._open:
             return []
         # small batches go through the read-ahead buffer
         if want < ITER_BUF and self._pos >= self._len and not self._eof:
@@ -910,6 +923,7 @@ cdef class TimelogIter:
             PyMem_Free(ts)
         return result
 
+    @cython.final
     cdef tuple _columns(self, int64_t n):
         """(timestamps, objects) of up to n more records.  The exact size is
         known in advance (what the snapshot holds for the query, less what
@@ -920,7 +934,7 @@ cdef class TimelogIter:
         cdef Py_ssize_t want, got = 0, part, k
         cdef tl_handle *h = NULL
         self._wait_idle()
-        if not self._closed and n > 0:
+        if self._open and n > 0:
             st = tl_count(self._snap, self._query, self._t1, self._t2, &total)
             if st != TL_OK:
                 tlpy_status_error(st)
@@ -947,7 +961,7 @@ cdef class TimelogIter:
             # the snapshot held fewer records than it counted: an engine bug
             raise SystemError("timelog: tl_count disagrees with the iterator")
         # a short result means the end, as with next_batch: release the pin
-        if want < n and not self._closed:
+        if want < n and self._open:
             self._cleanup()
         return (arr, objs)
 
@@ -961,7 +975,7 @@ cdef class TimelogIter:
     @property
     def closed(self):
         """True once exhausted or closed."""
-        return self._closed
+        return not self._open
 
     def close(self):
         """Release the snapshot (idempotent)."""
@@ -976,7 +990,7 @@ cdef class TimelogIter:
 
     def __repr__(self):
         cdef char buf[REPR_CAP]
-        tlb_repr_iter(buf, REPR_CAP, self._query, self._t1, self._t2, self._closed)
+        tlb_repr_iter(buf, REPR_CAP, self._query, self._t1, self._t2, not self._open)
         return tlpy_text(buf)
 
     def __reduce__(self):
@@ -992,29 +1006,30 @@ cdef class TimelogIter:
 # ---------------------------------------------------------------------------
 @cython.auto_pickle(False)
 @cython.no_gc_clear
+@cython.freelist(8)
 cdef class PageSpanIter:
     """Iterator of the PageSpan views of a snapshot and a time range."""
 
     cdef Timelog _owner
     cdef tl_snapshot *_snap
     cdef tl_spans *_spans
-    cdef bint _closed
+    cdef bint _open
     cdef int64_t _t1, _t2      # for repr
     cdef int32_t _kind
     cdef object __weakref__
 
-    def __cinit__(self, *args, **kwargs):
-        self._closed = True
-        _check_token(self, args, kwargs)
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
 
     def __dealloc__(self):
         self._cleanup()
 
+    @cython.final
     cdef void _cleanup(self) noexcept:
         cdef tl_spans *spans = self._spans
         cdef tl_snapshot *snap = self._snap
         cdef Timelog owner = self._owner
-        self._closed = True
+        self._open = False
         self._spans = NULL
         self._snap = NULL
         self._owner = None
@@ -1028,13 +1043,13 @@ cdef class PageSpanIter:
 
     def __next__(self):
         cdef PageSpan span
-        if self._closed:
+        if not self._open:
             raise StopIteration
         # allocate before the engine call: the allocation may run the GC (and
         # finalizers that close this iterator); after it no Python code runs
         # until the new object owns the span
-        span = PageSpan.__new__(PageSpan, _TOKEN)
-        if self._closed:
+        span = PageSpan.__new__(PageSpan)
+        if not self._open:
             raise StopIteration
         st = tl_spans_next(self._spans, &span._span)
         if st == TL_EOF:
@@ -1049,13 +1064,13 @@ cdef class PageSpanIter:
         span._objs = self._owner._objs
         span._shape[0] = <Py_ssize_t>span._span.len
         span._strides[0] = sizeof(int64_t)
-        span._closed = False
+        span._open = True
         return span
 
     @property
     def closed(self):
         """True once exhausted or closed."""
-        return self._closed
+        return not self._open
 
     def close(self):
         """Release the snapshot (idempotent)."""
@@ -1070,7 +1085,7 @@ cdef class PageSpanIter:
 
     def __repr__(self):
         cdef char buf[REPR_CAP]
-        tlb_repr_span_iter(buf, REPR_CAP, self._t1, self._t2, self._kind, self._closed)
+        tlb_repr_span_iter(buf, REPR_CAP, self._t1, self._t2, self._kind, not self._open)
         return tlpy_text(buf)
 
     def __reduce__(self):
@@ -1082,6 +1097,7 @@ cdef class PageSpanIter:
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # an exported buffer must keep pointing at live memory
+@cython.freelist(8)
 cdef class PageSpan:
     """Zero-copy view of a run of page records: int64 timestamps (buffer
     protocol) and their objects.  Keeps its snapshot (the pin) until closed;
@@ -1093,21 +1109,21 @@ cdef class PageSpan:
     cdef Py_ssize_t _shape[1]
     cdef Py_ssize_t _strides[1]
     cdef Py_ssize_t _exports   # live buffer exports
-    cdef bint _closed
+    cdef bint _open
     cdef object __weakref__
 
-    def __cinit__(self, *args, **kwargs):
-        self._closed = True
-        _check_token(self, args, kwargs)
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
 
     def __dealloc__(self):
         # an exported buffer holds a reference to the span: no export is live
         self._cleanup()
 
+    @cython.final
     cdef void _cleanup(self) noexcept:
         cdef tl_span s = self._span
         cdef Timelog owner = self._owner
-        self._closed = True
+        self._open = False
         memset(&self._span, 0, sizeof(tl_span))
         self._shape[0] = 0
         self._owner = None
@@ -1115,8 +1131,9 @@ cdef class PageSpan:
         if owner is not None:
             owner._drain()
 
+    @cython.final
     cdef inline int _check(self) except -1:
-        if self._closed:
+        if not self._open:
             tlpy_message_error(ValueError, TLB_MSG_SPAN_CLOSED)
         return 0
 
@@ -1175,7 +1192,7 @@ cdef class PageSpan:
     @property
     def closed(self):
         """True once closed."""
-        return self._closed
+        return not self._open
 
     def __len__(self):
         self._check()
@@ -1185,7 +1202,7 @@ cdef class PageSpan:
         """Lazy sequence of the span's payload objects."""
         cdef PageSpanObjectsView view
         self._check()
-        view = PageSpanObjectsView.__new__(PageSpanObjectsView, _TOKEN)
+        view = PageSpanObjectsView.__new__(PageSpanObjectsView)
         view._span = self
         return view
 
@@ -1204,7 +1221,7 @@ cdef class PageSpan:
 
     def close(self):
         """Release the snapshot; BufferError while a buffer is exported."""
-        if self._closed:
+        if not self._open:
             return
         if self._exports > 0:
             tlpy_message_error(BufferError, TLB_MSG_SPAN_EXPORTED)
@@ -1216,13 +1233,13 @@ cdef class PageSpan:
 
     def __exit__(self, exc_type, exc_value, traceback):
         # never raises for a live export: the span just stays open
-        if not self._closed and self._exports == 0:
+        if self._open and self._exports == 0:
             self._cleanup()
         return False
 
     def __repr__(self):
         cdef char buf[REPR_CAP]
-        if self._closed:
+        if not self._open:
             tlb_repr_span(buf, REPR_CAP, 0, 0, 0, 1)
         else:
             tlb_repr_span(buf, REPR_CAP, <uint64_t>self._shape[0], self._span.ts[0],
@@ -1238,17 +1255,19 @@ cdef class PageSpan:
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear
+@cython.freelist(8)
 cdef class PageSpanObjectsView:
     """Lazy sequence of the payload objects of a PageSpan."""
 
     cdef PageSpan _span        # strong
     cdef object __weakref__
 
-    def __cinit__(self, *args, **kwargs):
-        _check_token(self, args, kwargs)
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
 
+    @cython.final
     cdef PageSpan _open_span(self):
-        if self._span is None or self._span._closed:
+        if self._span is None or not self._span._open:
             tlpy_message_error(ValueError, TLB_MSG_SPAN_CLOSED)
         return self._span
 
@@ -1286,7 +1305,7 @@ cdef class PageSpanObjectsView:
 
     def __repr__(self):
         cdef char buf[REPR_CAP]
-        closed = self._span is None or self._span._closed
+        closed = self._span is None or not self._span._open
         tlb_repr_objects(buf, REPR_CAP, 0 if closed else <uint64_t>self._span._shape[0], closed)
         return tlpy_text(buf)
 
