@@ -213,7 +213,7 @@ cdef class Timelog:
             if not self._closed and tl_log_close(self._log) == TL_OK:
                 self._closed = True
             if self._closed:
-                self._drain()
+                self._release_all()
             # readers hold a strong reference to their log, so no snapshot is
             # alive here; if one were, destroy refuses and the memory stays
             if tl_log_destroy(self._log) == TL_OK:
@@ -271,6 +271,20 @@ cdef class Timelog:
             if self._log == NULL or tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 return
             self._unstore(buf, n)
+
+    @cython.final
+    cdef void _release_all(self) noexcept:
+        """The log is closed and nothing pins it: the engine lets go of every
+        handle it held, so the whole table empties at once (the list is
+        emptied before the payloads die)."""
+        cdef tl_handle buf[DRAIN_CAP]
+        cdef size_t n = DRAIN_CAP
+        while n == DRAIN_CAP:
+            n = 0
+            if tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
+                break
+        self._nfree = 0
+        del self._objs[:]
 
     @cython.final
     cdef inline int _check_open(self) except -1:
@@ -499,7 +513,7 @@ cdef class Timelog:
             if st != TL_OK:
                 tlpy_status_error(st)
             self._closed = True
-        self._drain()
+        self._release_all()
 
     def __enter__(self):
         self._check_open()
