@@ -64,7 +64,6 @@ cdef enum:
     REPR_CAP = 200
 
 
-
 cdef int _refuse(object self) except -1:
     # type(self).__name__: a subclass is refused under its own name
     raise TypeError(tlb_message(TLB_MSG_NO_CONSTRUCT).decode() % type(self).__name__)
@@ -72,6 +71,56 @@ cdef int _refuse(object self) except -1:
 
 cdef int _no_pickle(object self) except -1:
     return tlpy_type_error(TypeError, TLB_MSG_NO_PICKLE, self)
+
+
+cdef class Timelog
+
+
+@cython.auto_pickle(False)
+cdef class _Public:
+    """What every public type has: weak references, and no copy or pickle
+    (a copy would share engine state)."""
+
+    cdef object __weakref__
+
+    def __reduce__(self):
+        _no_pickle(self)
+
+    def __reduce_ex__(self, protocol):
+        _no_pickle(self)
+
+
+@cython.auto_pickle(False)
+@cython.no_gc_clear     # its cleanup, not a field clear, lets go of the log
+cdef class _Reader(_Public):
+    """What the readers share: made by a log only, they hold a strong
+    reference to it (the log outlives its readers) and a pin until exhausted,
+    closed or collected; context managers that close on exit."""
+
+    cdef Timelog _owner
+    cdef bint _open
+
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
+
+    cdef void _cleanup(self) noexcept:
+        pass
+
+    @property
+    def closed(self):
+        """True once exhausted or closed."""
+        return not self._open
+
+    def close(self):
+        """Release the snapshot (idempotent)."""
+        self._cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self._cleanup()
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +213,7 @@ cdef struct _Chunk:
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # the table stays while the engine holds its handles
-cdef class Timelog:
+cdef class Timelog(_Public):
     """Timelog(time_unit=None, maintenance=None, memtable_max_bytes=None,
             target_page_bytes=None, sealed_max_runs=None,
             drain_batch_limit=None, busy_policy=None)
@@ -178,7 +227,6 @@ cdef class Timelog:
     cdef list _objs            # the object table: handle -> payload
     cdef tl_handle *_free      # free table slots (a stack)
     cdef size_t _nfree, _free_cap
-    cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
         self._closed = True    # until __init__ opens it
@@ -729,12 +777,6 @@ cdef class Timelog:
         tlb_repr_log(buf, REPR_CAP, "cython", unit, n, closed)
         return tlpy_text(buf)
 
-    def __reduce__(self):
-        _no_pickle(self)
-
-    def __reduce_ex__(self, protocol):
-        _no_pickle(self)
-
 
 # ---------------------------------------------------------------------------
 # TimelogIter
@@ -742,7 +784,7 @@ cdef class Timelog:
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # its cleanup, not a field clear, lets go of the log
 @cython.freelist(8)
-cdef class TimelogIter:
+cdef class TimelogIter(_Reader):
     """Snapshot iterator over (ts, obj) records of a Timelog.
 
     __next__ serves records from a small read-ahead buffer filled by
@@ -751,11 +793,9 @@ cdef class TimelogIter:
     fills, which run without it under `_lock` with `_in_use` set; every other
     entry point that would touch the core iterator waits for them."""
 
-    cdef Timelog _owner        # strong: the log outlives its readers
     cdef list _objs            # the owner's object table
     cdef tl_snapshot *_snap    # the pin
     cdef tl_iter *_it
-    cdef bint _open
     cdef bint _eof             # engine exhausted; the buffer may hold records
     cdef bint _in_use          # an engine fill runs without the GIL
     cdef PyThread_type_lock _lock
@@ -765,10 +805,6 @@ cdef class TimelogIter:
     cdef Py_ssize_t _pos, _len # read-ahead window
     cdef int64_t _ts_buf[ITER_BUF]
     cdef tl_handle _h_buf[ITER_BUF]
-    cdef object __weakref__
-
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
 
     def __dealloc__(self):
         self._cleanup()
@@ -784,7 +820,6 @@ cdef class TimelogIter:
                 PyThread_acquire_lock(lock, WAIT_LOCK)
                 PyThread_release_lock(lock)
 
-    @cython.final
     cdef void _cleanup(self) noexcept:
         """The one cleanup (close, exhaustion, error, dealloc): mark closed,
         clear fields, destroy the core iterator, release the snapshot, then
@@ -986,32 +1021,10 @@ cdef class TimelogIter:
         tlpy_size("next_arrays", n, &want)
         return self._columns(want)
 
-    @property
-    def closed(self):
-        """True once exhausted or closed."""
-        return not self._open
-
-    def close(self):
-        """Release the snapshot (idempotent)."""
-        self._cleanup()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback):
-        self._cleanup()
-        return False
-
     def __repr__(self):
         cdef char buf[REPR_CAP]
         tlb_repr_iter(buf, REPR_CAP, self._query, self._t1, self._t2, not self._open)
         return tlpy_text(buf)
-
-    def __reduce__(self):
-        _no_pickle(self)
-
-    def __reduce_ex__(self, protocol):
-        _no_pickle(self)
 
 
 # ---------------------------------------------------------------------------
@@ -1021,24 +1034,17 @@ cdef class TimelogIter:
 @cython.auto_pickle(False)
 @cython.no_gc_clear
 @cython.freelist(8)
-cdef class PageSpanIter:
+cdef class PageSpanIter(_Reader):
     """Iterator of the PageSpan views of a snapshot and a time range."""
 
-    cdef Timelog _owner
     cdef tl_snapshot *_snap
     cdef tl_spans *_spans
-    cdef bint _open
     cdef int64_t _t1, _t2      # for repr
     cdef int32_t _kind
-    cdef object __weakref__
-
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
 
     def __dealloc__(self):
         self._cleanup()
 
-    @cython.final
     cdef void _cleanup(self) noexcept:
         cdef tl_spans *spans = self._spans
         cdef tl_snapshot *snap = self._snap
@@ -1081,59 +1087,30 @@ cdef class PageSpanIter:
         span._open = True
         return span
 
-    @property
-    def closed(self):
-        """True once exhausted or closed."""
-        return not self._open
-
-    def close(self):
-        """Release the snapshot (idempotent)."""
-        self._cleanup()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback):
-        self._cleanup()
-        return False
-
     def __repr__(self):
         cdef char buf[REPR_CAP]
         tlb_repr_span_iter(buf, REPR_CAP, self._t1, self._t2, self._kind, not self._open)
         return tlpy_text(buf)
 
-    def __reduce__(self):
-        _no_pickle(self)
-
-    def __reduce_ex__(self, protocol):
-        _no_pickle(self)
-
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # an exported buffer must keep pointing at live memory
 @cython.freelist(8)
-cdef class PageSpan:
+cdef class PageSpan(_Reader):
     """Zero-copy view of a run of page records: int64 timestamps (buffer
     protocol) and their objects.  Keeps its snapshot (the pin) until closed;
     closing is refused while a buffer of it is exported."""
 
-    cdef Timelog _owner
     cdef list _objs
     cdef tl_span _span         # _span.owner is the pin
     cdef Py_ssize_t _shape[1]
     cdef Py_ssize_t _strides[1]
     cdef Py_ssize_t _exports   # live buffer exports
-    cdef bint _open
-    cdef object __weakref__
-
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
 
     def __dealloc__(self):
         # an exported buffer holds a reference to the span: no export is live
         self._cleanup()
 
-    @cython.final
     cdef void _cleanup(self) noexcept:
         cdef tl_span s = self._span
         cdef Timelog owner = self._owner
@@ -1203,11 +1180,6 @@ cdef class PageSpan:
         self._check()
         return self._span.ts[self._shape[0] - 1]
 
-    @property
-    def closed(self):
-        """True once closed."""
-        return not self._open
-
     def __len__(self):
         self._check()
         return self._shape[0]
@@ -1260,21 +1232,14 @@ cdef class PageSpan:
                           self._span.ts[self._shape[0] - 1], 0)
         return tlpy_text(buf)
 
-    def __reduce__(self):
-        _no_pickle(self)
-
-    def __reduce_ex__(self, protocol):
-        _no_pickle(self)
-
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear
 @cython.freelist(8)
-cdef class PageSpanObjectsView:
+cdef class PageSpanObjectsView(_Public):
     """Lazy sequence of the payload objects of a PageSpan."""
 
     cdef PageSpan _span        # strong
-    cdef object __weakref__
 
     def __init__(self, *args, **kwargs):
         _refuse(self)
@@ -1322,9 +1287,3 @@ cdef class PageSpanObjectsView:
         closed = self._span is None or not self._span._open
         tlb_repr_objects(buf, REPR_CAP, 0 if closed else <uint64_t>self._span._shape[0], closed)
         return tlpy_text(buf)
-
-    def __reduce__(self):
-        _no_pickle(self)
-
-    def __reduce_ex__(self, protocol):
-        _no_pickle(self)
