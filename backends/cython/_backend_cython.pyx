@@ -41,6 +41,7 @@ from timelog_engine cimport *
 import gc
 from collections.abc import Mapping
 from importlib import import_module
+from itertools import repeat
 
 from timelog._errors import TimelogBusyError, TimelogError
 
@@ -227,6 +228,7 @@ cdef class Timelog(_Public):
     cdef list _objs            # the object table: handle -> payload
     cdef tl_handle *_free      # free table slots (a stack)
     cdef size_t _nfree, _free_cap
+    cdef Py_ssize_t _next      # slots from here on were never used
 
     def __cinit__(self, *args, **kwargs):
         self._closed = True    # until __init__ opens it
@@ -276,10 +278,14 @@ cdef class Timelog(_Public):
         if self._nfree:
             self._nfree -= 1
             h = self._free[self._nfree]
-            self._objs[h] = obj
-            return h
-        h = <tl_handle>len(self._objs)
-        self._objs.append(obj)
+        else:
+            if self._next == len(self._objs):
+                # doubling, in one step: a list grown an item at a time
+                # would copy (and page-fault) about nine times its size
+                self._objs.extend(repeat(None, max(self._next, 1024)))
+            h = <tl_handle>self._next
+            self._next += 1
+        self._objs[h] = obj
         return h
 
     @cython.final
@@ -331,7 +337,7 @@ cdef class Timelog(_Public):
             n = 0
             if tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 break
-        self._nfree = 0
+        self._nfree = self._next = 0
         del self._objs[:]
 
     @cython.final
