@@ -2,7 +2,7 @@
 
 Backends built: all three by default.  TIMELOG_BACKENDS=capi,cython (a comma
 list) builds a subset, for development.  TIMELOG_STRICT=1 compiles the engine
-and the hand-written C-API binding with -Wall -Wextra -Werror (nox -s lint).
+and the capi and cython bindings with -Wall -Wextra -Werror (nox -s lint).
 """
 import glob
 import os
@@ -81,7 +81,7 @@ def extensions():
                 "timelog._backend_cython",
                 sources=["backends/cython/_backend_cython.pyx", *CAPI_SHARED_SOURCES],
                 depends=glob.glob("backends/cython/*.pxd") + glob.glob(f"{SHARED_DIR}/*.h"),
-                extra_compile_args=["-O2"],
+                extra_compile_args=["-O2"] + (STRICT_CFLAGS if STRICT else []),
             )],
             compiler_directives={"language_level": 3},
             include_path=["backends/cython"],

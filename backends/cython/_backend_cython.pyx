@@ -789,7 +789,6 @@ cdef class Timelog(_Public):
 # ---------------------------------------------------------------------------
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # its cleanup, not a field clear, lets go of the log
-@cython.freelist(8)
 cdef class TimelogIter(_Reader):
     """Snapshot iterator over (ts, obj) records of a Timelog.
 
@@ -1039,7 +1038,6 @@ cdef class TimelogIter(_Reader):
 # ---------------------------------------------------------------------------
 @cython.auto_pickle(False)
 @cython.no_gc_clear
-@cython.freelist(8)
 cdef class PageSpanIter(_Reader):
     """Iterator of the PageSpan views of a snapshot and a time range."""
 
@@ -1101,7 +1099,6 @@ cdef class PageSpanIter(_Reader):
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # an exported buffer must keep pointing at live memory
-@cython.freelist(8)
 cdef class PageSpan(_Reader):
     """Zero-copy view of a run of page records: int64 timestamps (buffer
     protocol) and their objects.  Keeps its snapshot (the pin) until closed;
@@ -1241,7 +1238,6 @@ cdef class PageSpan(_Reader):
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear
-@cython.freelist(8)
 cdef class PageSpanObjectsView(_Public):
     """Lazy sequence of the payload objects of a PageSpan."""
 
