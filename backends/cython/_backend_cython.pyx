@@ -42,6 +42,7 @@ import gc
 from collections.abc import Mapping
 from importlib import import_module
 from itertools import repeat
+from sys import byteorder
 
 from timelog._errors import TimelogBusyError, TimelogError
 
@@ -64,6 +65,8 @@ cdef enum:
     NOGIL_MIN = 2048    # engine calls moving this many records drop the GIL
     REPR_CAP = 200
 
+cdef bint _LITTLE = byteorder == "little"
+
 
 cdef int _refuse(object self) except -1:
     # type(self).__name__: a subclass is refused under its own name
@@ -75,6 +78,8 @@ cdef int _no_pickle(object self) except -1:
 
 
 cdef class Timelog
+
+cdef object _UNUSED = object()     # a query bound the query ignores
 
 
 @cython.auto_pickle(False)
@@ -162,10 +167,6 @@ cdef bint _is_int64_format(const char *f, Py_ssize_t itemsize) noexcept:
     elif not _LITTLE and (f[0] == b'>' or f[0] == b'!'):
         f += 1
     return (f[0] == b'q' or f[0] == b'l') and f[1] == 0
-
-
-import sys as _sys
-cdef bint _LITTLE = _sys.byteorder == "little"
 
 
 cdef int _check_sequence(object o, int32_t msg) except -1:
@@ -604,51 +605,41 @@ cdef class Timelog(_Public):
             tlpy_status_error(st)     # `it` then releases its snapshot
         return it
 
-    def range(self, t1, t2):
-        """Iterator over records with t1 <= ts < t2."""
-        cdef int64_t a, b
+    @cython.final
+    cdef TimelogIter _query(self, int32_t query, object t1, object t2):
+        """_iter with the bounds converted (_UNUSED: one the query ignores)."""
+        cdef int64_t a = 0, b = 0
         self._drain()
         self._check_open()
-        tlpy_ts(t1, &a)
-        tlpy_ts(t2, &b)
-        return self._iter(TL_QUERY_RANGE, a, b)
+        if t1 is not _UNUSED:
+            tlpy_ts(t1, &a)
+        if t2 is not _UNUSED:
+            tlpy_ts(t2, &b)
+        return self._iter(query, a, b)
+
+    def range(self, t1, t2):
+        """Iterator over records with t1 <= ts < t2."""
+        return self._query(TL_QUERY_RANGE, t1, t2)
 
     def since(self, t1):
         """Iterator over records with ts >= t1."""
-        cdef int64_t a
-        self._drain()
-        self._check_open()
-        tlpy_ts(t1, &a)
-        return self._iter(TL_QUERY_SINCE, a, 0)
+        return self._query(TL_QUERY_SINCE, t1, _UNUSED)
 
     def until(self, t2):
         """Iterator over records with ts < t2."""
-        cdef int64_t b
-        self._drain()
-        self._check_open()
-        tlpy_ts(t2, &b)
-        return self._iter(TL_QUERY_UNTIL, 0, b)
+        return self._query(TL_QUERY_UNTIL, _UNUSED, t2)
 
     def all(self):
         """Iterator over every record."""
-        self._drain()
-        return self._iter(TL_QUERY_ALL, 0, 0)
+        return self._query(TL_QUERY_ALL, _UNUSED, _UNUSED)
 
     def equal(self, t):
         """Iterator over records with ts == t (same as point)."""
-        cdef int64_t a
-        self._drain()
-        self._check_open()
-        tlpy_ts(t, &a)
-        return self._iter(TL_QUERY_POINT, a, 0)
+        return self._query(TL_QUERY_POINT, t, _UNUSED)
 
     def point(self, t):
         """Iterator over records with ts == t."""
-        cdef int64_t a
-        self._drain()
-        self._check_open()
-        tlpy_ts(t, &a)
-        return self._iter(TL_QUERY_POINT, a, 0)
+        return self._query(TL_QUERY_POINT, t, _UNUSED)
 
     def page_spans(self, t1, t2, *, kind="segment"):
         """Iterator of zero-copy PageSpan views of [t1, t2)."""
