@@ -32,7 +32,8 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
-from cpython.ref cimport PyObject
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -41,7 +42,6 @@ from timelog_engine cimport *
 import gc
 from collections.abc import Mapping
 from importlib import import_module
-from itertools import repeat
 from sys import byteorder
 
 from timelog._errors import TimelogBusyError, TimelogError
@@ -276,17 +276,25 @@ cdef class Timelog(_Public):
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         """Put obj in a free slot; its index is the record's handle."""
         cdef tl_handle h
+        cdef list objs = self._objs
         if self._nfree:
             self._nfree -= 1
             h = self._free[self._nfree]
         else:
-            if self._next == len(self._objs):
+            if self._next == PyList_GET_SIZE(objs):
                 # doubling, in one step: a list grown an item at a time
                 # would copy (and page-fault) about nine times its size
-                self._objs.extend(repeat(None, max(self._next, 1024)))
+                objs.extend([None] * max(self._next, 1024))
             h = <tl_handle>self._next
             self._next += 1
-        self._objs[h] = obj
+        if h >= <tl_handle>PyList_GET_SIZE(objs):
+            raise IndexError(h)     # only a table the GC cleared is shorter
+        # the slot holds None (which no release can run code for): replace
+        # it without the generic setitem
+        cdef PyObject *old = PyList_GET_ITEM(objs, h)
+        Py_INCREF(obj)
+        PyList_SET_ITEM(objs, h, obj)
+        Py_XDECREF(old)
         return h
 
     @cython.final
