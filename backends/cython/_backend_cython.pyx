@@ -1,4 +1,4 @@
-# cython: language_level=3, cdivision=True
+# cython: language_level=3, cdivision=True, binding=False
 """Timelog over the C engine, written in Cython (timelog._backend_cython).
 
 Payloads.  The engine stores one opaque uint64 handle per record; here a
@@ -98,13 +98,21 @@ cdef class _Public:
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # its cleanup, not a field clear, lets go of the log
-cdef class _Reader(_Public):
+cdef class _Reader:
     """What the readers share: made by a log only, they hold a strong
     reference to it (the log outlives its readers) and a pin until exhausted,
-    closed or collected; context managers that close on exit."""
+    closed or collected; context managers that close on exit.  What _Public
+    gives the other types is repeated here: one base less to deallocate."""
 
+    cdef object __weakref__
     cdef Timelog _owner
     cdef bint _open
+
+    def __reduce__(self):
+        _no_pickle(self)
+
+    def __reduce_ex__(self, protocol):
+        _no_pickle(self)
 
     def __init__(self, *args, **kwargs):
         _refuse(self)
