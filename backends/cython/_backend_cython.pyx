@@ -79,6 +79,15 @@ cdef int _no_pickle(object self) except -1:
 
 cdef class Timelog
 
+
+cdef inline void _put(list objs, Py_ssize_t i, object obj) noexcept:
+    """objs[i] = obj for a free slot (it holds None, whose release can run no
+    code), without the generic setitem."""
+    cdef PyObject *old = PyList_GET_ITEM(objs, i)
+    Py_INCREF(obj)
+    PyList_SET_ITEM(objs, i, obj)
+    Py_XDECREF(old)
+
 cdef object _UNUSED = object()     # a query bound the query ignores
 
 
@@ -283,26 +292,28 @@ cdef class Timelog(_Public):
     @cython.final
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         """Put obj in a free slot; its index is the record's handle."""
+        cdef Py_ssize_t h = self._next
+        if self._nfree or h >= PyList_GET_SIZE(self._objs):
+            return self._store_slow(obj)
+        self._next = h + 1          # the common case: a never-used slot
+        _put(self._objs, h, obj)
+        return <tl_handle>h
+
+    @cython.final
+    cdef tl_handle _store_slow(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         cdef tl_handle h
-        cdef list objs = self._objs
         if self._nfree:
             self._nfree -= 1
             h = self._free[self._nfree]
         else:
-            if self._next == PyList_GET_SIZE(objs):
-                # doubling, in one step: a list grown an item at a time
-                # would copy (and page-fault) about nine times its size
-                objs.extend([None] * max(self._next, 1024))
+            # doubling, in one step: a list grown an item at a time would
+            # copy (and page-fault) about nine times its size
+            self._objs.extend([None] * max(self._next, 1024))
             h = <tl_handle>self._next
             self._next += 1
-        if h >= <tl_handle>PyList_GET_SIZE(objs):
+        if h >= <tl_handle>PyList_GET_SIZE(self._objs):
             raise IndexError(h)     # only a table the GC cleared is shorter
-        # the slot holds None (which no release can run code for): replace
-        # it without the generic setitem
-        cdef PyObject *old = PyList_GET_ITEM(objs, h)
-        Py_INCREF(obj)
-        PyList_SET_ITEM(objs, h, obj)
-        Py_XDECREF(old)
+        _put(self._objs, h, obj)
         return h
 
     @cython.final
@@ -452,6 +463,7 @@ cdef class Timelog(_Public):
         return 0
 
     @cython.final
+    @cython.boundscheck(False)      # indexes only pairs of checked length
     cdef int _extend_pairs(self, _Chunk *c, object items, list busy) except -1:
         cdef int64_t ts
         for item in items:
