@@ -33,6 +33,7 @@ from cpython.pythread cimport (
     PyThread_release_lock, PyThread_type_lock,
 )
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memset
@@ -467,7 +468,12 @@ cdef class Timelog(_Public):
     cdef int _extend_pairs(self, _Chunk *c, object items, list busy) except -1:
         cdef int64_t ts
         for item in items:
-            if type(item) is tuple or isinstance(item, tuple):
+            if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+                # borrowed: the loop owns the tuple, which cannot drop them
+                tlpy_ts(<object>PyTuple_GET_ITEM(item, 0), &ts)
+                self._push(c, ts, <object>PyTuple_GET_ITEM(item, 1), busy)
+                continue
+            if isinstance(item, tuple):
                 if len(<tuple>item) != 2:
                     tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
                 tso = (<tuple>item)[0]
