@@ -1124,11 +1124,17 @@ cdef class PageSpanIter(_Reader):
 
 @cython.auto_pickle(False)
 @cython.no_gc_clear     # an exported buffer must keep pointing at live memory
-cdef class PageSpan(_Reader):
+@cython.freelist(8)
+cdef class PageSpan:
     """Zero-copy view of a run of page records: int64 timestamps (buffer
     protocol) and their objects.  Keeps its snapshot (the pin) until closed;
-    closing is refused while a buffer of it is exported."""
+    closing is refused while a buffer of it is exported.  A reader like
+    _Reader's subclasses, but a root type: one is made per span, and a root
+    type deallocates in one step and can keep a freelist."""
 
+    cdef object __weakref__
+    cdef Timelog _owner
+    cdef bint _open
     cdef list _objs
     cdef tl_span _span         # _span.owner is the pin
     cdef Py_ssize_t _shape[1]
@@ -1155,6 +1161,20 @@ cdef class PageSpan(_Reader):
         if not self._open:
             tlpy_message_error(ValueError, TLB_MSG_SPAN_CLOSED)
         return 0
+
+    def __init__(self, *args, **kwargs):
+        _refuse(self)
+
+    def __reduce__(self):
+        _no_pickle(self)
+
+    def __reduce_ex__(self, protocol):
+        _no_pickle(self)
+
+    @property
+    def closed(self):
+        """True once closed."""
+        return not self._open
 
     def __getbuffer__(self, Py_buffer *buffer, int flags):
         # a read-only, 1-D, C-contiguous int64 ('q') view of engine memory
