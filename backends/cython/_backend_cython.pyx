@@ -247,7 +247,6 @@ cdef class Timelog(_Public):
     cdef list _objs            # the object table: handle -> payload
     cdef tl_handle *_free      # free table slots (a stack)
     cdef size_t _nfree, _free_cap
-    cdef Py_ssize_t _next      # slots from here on were never used
 
     def __cinit__(self, *args, **kwargs):
         self._closed = True    # until __init__ opens it
@@ -292,26 +291,15 @@ cdef class Timelog(_Public):
     # -- the object table ---------------------------------------------------
     @cython.final
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
-        """Put obj in a free slot; its index is the record's handle."""
-        cdef Py_ssize_t h = self._next
-        if self._nfree or h >= PyList_GET_SIZE(self._objs):
-            return self._store_slow(obj)
-        self._next = h + 1          # the common case: a never-used slot
-        _put(self._objs, h, obj)
-        return <tl_handle>h
-
-    @cython.final
-    cdef tl_handle _store_slow(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
+        """Put obj in a free slot, or a new one; its index is the record's
+        handle."""
         cdef tl_handle h
-        if self._nfree:
-            self._nfree -= 1
-            h = self._free[self._nfree]
-        else:
-            # doubling, in one step: a list grown an item at a time would
-            # copy (and page-fault) about nine times its size
-            self._objs.extend([None] * max(self._next, 1024))
-            h = <tl_handle>self._next
-            self._next += 1
+        if self._nfree == 0:
+            h = <tl_handle>PyList_GET_SIZE(self._objs)
+            self._objs.append(obj)
+            return h
+        self._nfree -= 1
+        h = self._free[self._nfree]
         if h >= <tl_handle>PyList_GET_SIZE(self._objs):
             raise IndexError(h)     # only a table the GC cleared is shorter
         _put(self._objs, h, obj)
@@ -366,7 +354,7 @@ cdef class Timelog(_Public):
             n = 0
             if tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 break
-        self._nfree = self._next = 0
+        self._nfree = 0
         del self._objs[:]
 
     @cython.final
