@@ -5,9 +5,10 @@ Sessions
     tests        build + install the package (wheel, non-editable), then run
                  tests/ and conformance/ once per built backend
                  (TIMELOG_BACKEND=...); tests/ include the docstring doctests.
-    conformance  conformance/ for every backend x every Python 3.10-3.13
-                 present; prints a table; ``-- --backend cffi`` for one
-                 backend, ``-- --python 3.12`` for one Python.
+    conformance  conformance/ for every backend x every Python 3.9-3.13 and
+                 PyPy present; prints a table; ``-- --backend cffi`` for one
+                 backend, ``-- --python 3.12`` (or ``pypy3.9``) for one Python.
+    pypy         tests/ + conformance/ on PyPy (Debian's pypy3), cffi backend.
     core         the C engine's tests, plain and under ASan/UBSan and TSan.
     fuzz         the engine fuzzers (FUZZ_SECONDS, default 60).
     lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
@@ -17,7 +18,7 @@ Sessions
     bench_gate   fail on a backend below its target ratio or a >10% regression.
 
 Interpreters are found as ``python3.X`` on PATH; with pyenv, the installed
-3.10-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
+3.9-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
 Python that is missing is reported by name (``tests`` and ``docs`` use the
 Python running nox).
 """
@@ -25,6 +26,7 @@ Python running nox).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -36,8 +38,22 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-BACKENDS = ("capi", "cython", "cffi")
-PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+
+def _backend_list() -> tuple[str, ...]:
+    """timelog._select.BACKENDS, the project's one list (nox runs without the package)."""
+    path = ROOT / "src" / "timelog" / "_select.py"
+    spec = importlib.util.spec_from_file_location("_select", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.BACKENDS)
+
+
+BACKENDS = _backend_list()
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+# PyPy runs the cffi backend only (setup.py builds nothing else there).
+PYPY = "pypy3.9"
+PYPY_BACKENDS = ("cffi",)
 DEFAULT_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # Where wheels built by these sessions are kept, keyed by a hash of the
 # sources: tests, docs and bench on one Python share one build.
@@ -55,7 +71,7 @@ nox.options.default_venv_backend = "venv"
 
 
 def _pyenv_setup() -> None:
-    """Make pyenv's shims resolve python3.10 .. python3.13 if they are installed."""
+    """Make pyenv's shims resolve python3.9 .. python3.13 if they are installed."""
     pyenv = shutil.which("pyenv")
     if not pyenv:
         return
@@ -83,15 +99,19 @@ _pyenv_setup()
 
 
 def find_python(version: str) -> str | None:
-    """Path of an interpreter for ``version`` ("3.12"), or None."""
-    if version == DEFAULT_PYTHON:
+    """Path of an interpreter for ``version`` ("3.12" or "pypy3.9"), or None."""
+    if version == DEFAULT_PYTHON and sys.implementation.name == "cpython":
         return sys.executable
-    exe = shutil.which(f"python{version}")
+    pypy = version.startswith("pypy")
+    exe = shutil.which(version) or (shutil.which("pypy3") if pypy else None) \
+        or shutil.which(f"python{version}")
     if exe is None:
         return None
-    probe = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+    probe = subprocess.run([exe, "-c", "import sys; print(sys.implementation.name, "
+                            "'.'.join(map(str, sys.version_info[:2])))"],
                            capture_output=True, text=True)
-    return exe if probe.returncode == 0 and probe.stdout.strip() == version else None
+    want = f"pypy {version[4:]}" if pypy else f"cpython {version}"
+    return exe if probe.returncode == 0 and probe.stdout.strip() == want else None
 
 
 def _source_hash() -> str:
@@ -254,16 +274,17 @@ def _conformance_args(session: nox.Session) -> tuple[list[str], list[str], list[
             continue
         target = backends if a == "--backend" else pythons
         target.extend(v for v in value.split(",") if v)
-    bad = [b for b in backends if b not in BACKENDS] + [p for p in pythons if p not in PYTHONS]
+    bad = [b for b in backends if b not in BACKENDS] + \
+        [p for p in pythons if p not in (*PYTHONS, PYPY)]
     if bad:
         session.error(f"unknown --backend/--python value(s) {bad}; backends: {BACKENDS}, "
                       f"pythons: {PYTHONS}")
-    return backends or list(BACKENDS), pythons or list(PYTHONS), rest
+    return backends or list(BACKENDS), pythons or [*PYTHONS, PYPY], rest
 
 
 @nox.session(python=False)
 def conformance(session: nox.Session) -> None:
-    """conformance/ on every backend x Python 3.10-3.13 present; prints the table.
+    """conformance/ on every backend x Python 3.9-3.13 and PyPy present; prints the table.
 
     ``nox -s conformance -- --backend cffi --python 3.12``; other arguments go
     to pytest.  One venv per Python (.nox/conformance-3.X), reused.
@@ -283,13 +304,13 @@ def conformance(session: nox.Session) -> None:
                          "(install it, e.g. with pyenv); reported as missing")
             continue
         venv = ROOT / ".nox" / f"conformance-{version}"
-        py = str(venv / "bin" / "python")
-        if not Path(py).exists():
-            session.run(exe, "-m", "venv", str(venv), external=True)
-            session.run(py, "-m", "pip", "install", "--upgrade", "pip", external=True)
+        py = _venv_for(session, venv.name, exe)
         install_package(session, "test", python=py)
         built = built_backends(session, python=py)
         for backend in backends:
+            if version == PYPY and backend not in PYPY_BACKENDS:
+                table[(backend, version)] = "n/a"
+                continue
             if backend not in built:
                 table[(backend, version)] = "not built"
                 failures.append(f"{backend}/{version} not built")
@@ -315,14 +336,54 @@ def conformance(session: nox.Session) -> None:
     print("\n".join(lines), flush=True)
     if missing:
         session.warn(f"Python(s) not found, not tested: {', '.join(missing)}")
+    if PYPY in missing:
+        session.warn("PyPy: install Debian's pypy3 and pypy3-dev (nox -s pypy says how)")
     for version in present:
         totals = {b: counts[(b, version)]["tests"] for b in backends if (b, version) in counts}
         if len(set(totals.values())) > 1:
             failures.append(f"Python {version}: backends differ in test count {totals}")
-    if not present:
-        session.error("no Python from 3.10 to 3.13 was found")
+    if not [v for v in present if v != PYPY]:
+        session.error("no Python from 3.9 to 3.13 was found")
     if failures:
         session.error("conformance failed: " + "; ".join(failures))
+
+
+def _venv_for(session: nox.Session, name: str, exe: str) -> str:
+    """A reused venv .nox/<name> made by ``exe``; returns its python."""
+    venv = ROOT / ".nox" / name
+    py = str(venv / "bin" / "python")
+    if not Path(py).exists():
+        session.run(exe, "-m", "venv", str(venv), external=True)
+        session.run(py, "-m", "pip", "install", "--upgrade", "pip", external=True)
+    return py
+
+
+@nox.session(python=False)
+def pypy(session: nox.Session) -> None:
+    """tests/ + conformance/ + the cffi backend's own tests on PyPy.
+
+    Uses Debian's ``pypy3`` (PyPy 7.3, Python 3.9); its ``pypy3-dev`` package
+    provides the headers the cffi build compiles against.  ``.ci/run``
+    installs both when missing.  Extra arguments go to pytest.
+    """
+    exe = find_python(PYPY)
+    if exe is None:
+        session.error("pypy3 (PyPy for Python 3.9) not found: as root, "
+                      "apt-get install pypy3 pypy3-dev")
+    py = _venv_for(session, "pypy", exe)
+    install_package(session, "test", python=py)
+    built = built_backends(session, python=py)
+    if sorted(built) != sorted(PYPY_BACKENDS):
+        session.error(f"on PyPy the build should make {PYPY_BACKENDS}, it made {built}")
+    junit = ROOT / ".nox" / "pypy" / "junit-cffi.xml"
+    ok = run_pytest(session, "cffi", test_paths("tests", "conformance", "backends/cffi/tests"),
+                    junit, python=py, extra=tuple(session.posargs))
+    if junit.exists():
+        c = junit_counts(junit)
+        session.log(f"pypy/cffi: {c['passed']} passed, {c['failures'] + c['errors']} failed, "
+                    f"{c['skipped']} skipped of {c['tests']}")
+    if not ok:
+        session.error("tests failed on PyPy")
 
 
 def _compiles(cc: str, *flags: str) -> bool:
@@ -442,3 +503,168 @@ def bench_gate(session: nox.Session) -> None:
     """Fail if a backend is below its target ratio to capi or regressed > 10%."""
     session.install("asv")
     session.run("python", "tools/bench_gate.py", *session.posargs)
+
+
+# -- readme: the README's commands, as a new user types them ----------------
+
+README_SECTION = "## Two commands on a fresh machine"
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The ``$ `` lines of the console blocks under README_SECTION, in order.
+
+    A trailing backslash continues a command on the next line.  Raises
+    ValueError if the section or its commands are missing, so that editing
+    the README cannot silently turn the check into a no-op.
+    """
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    try:
+        start = lines.index(README_SECTION)
+    except ValueError:
+        raise ValueError(f"{readme.name} has no {README_SECTION!r} heading") from None
+    commands: list[str] = []
+    in_console = False
+    pending = ""
+    for line in lines[start + 1:]:
+        if line.startswith("## ") and not in_console:
+            break
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_console = stripped == "```console" and not in_console
+            continue
+        if not in_console:
+            continue
+        if pending:
+            pending += "\n" + stripped
+        elif stripped.startswith("$ "):
+            pending = stripped[2:]
+        else:
+            continue  # output shown in the block
+        if not pending.endswith("\\"):
+            commands.append(pending)
+            pending = ""
+    if pending or not commands:
+        raise ValueError(f"no complete console command under {README_SECTION!r} in {readme.name}")
+    return commands
+
+
+def _user_env() -> dict[str, str]:
+    """This environment as a new user's shell would have it: no active
+    virtualenv, no PYTHONPATH, no timelog selection, not run from inside nox.
+    PYENV_VERSION goes too: _pyenv_setup() sets it for nox's own sessions,
+    and it would make a pyenv shim's ``python3`` some other version."""
+    env = dict(os.environ)
+    venvs = [Path(v).resolve() for v in (env.pop("VIRTUAL_ENV", None),) if v]
+    if sys.prefix != sys.base_prefix:  # nox itself runs from a virtualenv
+        venvs.append(Path(sys.prefix).resolve())
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "PYENV_VERSION",
+                 "TIMELOG_BACKEND", "TIMELOG_BACKENDS", "TIMELOG_EXPECT_INSTALLED",
+                 "__PYVENV_LAUNCHER__"):
+        env.pop(name, None)
+    path = [p for p in env.get("PATH", "").split(os.pathsep)
+            if p and not any(Path(p).resolve().is_relative_to(v) for v in venvs)]
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _fresh_clone(session: nox.Session, dest: Path, committed_only: bool) -> None:
+    """``git clone`` this repository at its current commit into ``dest``; when
+    the working tree has uncommitted changes (and not ``committed_only``),
+    lay them over the clone: the check then sees exactly the files a commit
+    of the working tree would hold (untracked files git does not ignore
+    included, ignored ones such as .nox/ and build/ excluded)."""
+    head = _git("rev-parse", "HEAD").strip()
+    session.run("git", "clone", "--quiet", "--no-checkout", str(ROOT), str(dest), external=True)
+    session.run("git", "-C", str(dest), "checkout", "--quiet", "--detach", head, external=True)
+    dirty = _git("status", "--porcelain", "--untracked-files=normal").strip()
+    if not dirty:
+        session.log(f"checking a clone of commit {head[:12]} (the working tree is clean)")
+        return
+    if committed_only:
+        session.warn(f"checking a clone of commit {head[:12]}; the working tree's uncommitted "
+                     "changes are NOT included (--committed)")
+        return
+    tracked = set(_git("ls-files", "-z", "--cached").split("\0")) - {""}
+    present = set(_git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+                  .split("\0")) - {""}
+    copied = removed = 0
+    for rel in sorted(present | tracked):
+        src, dst = ROOT / rel, dest / rel
+        if src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            copied += 1
+        elif rel in tracked and dst.exists() and not src.exists():
+            dst.unlink()
+            removed += 1
+    session.warn(f"the working tree has uncommitted changes: checking a clone of commit "
+                 f"{head[:12]} with the working tree laid over it ({copied} files copied from "
+                 f"the working tree, {removed} deleted); `nox -s readme -- --committed` checks "
+                 "the commit alone")
+
+
+@nox.session(python=False)
+def readme(session: nox.Session) -> None:
+    """The README's console commands, exactly as written, in a fresh clone.
+
+    The commands are the ``$`` lines of the console blocks under
+    "Two commands on a fresh machine" in README.md (parsed, so the check
+    follows the README).  They run in order in one bash shell, as a user
+    types them in one terminal, from the root of a ``git clone`` of the
+    current commit in a temporary directory, with no virtualenv active;
+    the README's first command makes the clone's own venv.  A clean working
+    tree is checked as committed; uncommitted changes are laid over the
+    clone unless ``-- --committed`` is given.  Fails on the first command
+    that fails.  ``-- --keep`` keeps the temporary directory.
+    """
+    import shlex
+    import time
+
+    args = list(session.posargs)
+    unknown = [a for a in args if a not in ("--committed", "--keep")]
+    if unknown:
+        session.error(f"unknown argument(s) {unknown}; known: --committed, --keep")
+    if not (ROOT / ".git").exists():
+        session.error(f"{ROOT} is not a git checkout: nothing to clone")
+    try:
+        commands = readme_commands(ROOT / "README.md")
+    except ValueError as exc:
+        session.error(str(exc))
+    tmp = Path(tempfile.mkdtemp(prefix="timelog-readme-"))
+    clone = tmp / "timelog"
+    _fresh_clone(session, clone, committed_only="--committed" in args)
+    env = _user_env()
+    probe = subprocess.run(["bash", "-c", "command -v python3 && python3 --version"], env=env,
+                           capture_output=True, text=True)
+    python3 = " ".join(probe.stdout.split()) or "(none: command 1 will fail)"
+    session.log(f"in {clone}, with python3 = {python3}, running {len(commands)} README "
+                "command(s) in one bash shell:")
+    script = ["cd " + shlex.quote(str(clone))]
+    for i, cmd in enumerate(commands, 1):
+        session.log(f"  {i}. $ {cmd}")
+        label = shlex.quote(f"$ {cmd}")
+        script += [
+            f"printf '\\n==> README command {i}/{len(commands)}: %s\\n' {label}",
+            cmd,
+            "status=$?",
+            f"if [ $status -ne 0 ]; then printf 'README command {i} failed (exit %s): %s\\n' "
+            f"$status {label} >&2; exit 1; fi",
+        ]
+    script_path = tmp / "readme-commands.sh"
+    script_path.write_text("\n".join(script) + "\n", encoding="utf-8")
+    t0 = time.monotonic()
+    result = subprocess.run(["bash", "--noprofile", "--norc", str(script_path)], env=env,
+                            cwd=clone)
+    elapsed = time.monotonic() - t0
+    if result.returncode != 0:
+        session.error(f"a README command failed after {elapsed:.0f} s; the clone is kept in {tmp}")
+    session.log(f"all {len(commands)} README command(s) passed in {elapsed:.0f} s")
+    if "--keep" in args:
+        session.log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)

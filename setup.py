@@ -1,19 +1,36 @@
 """Build: the C engine once as a static library, linked into each backend.
 
-Backends built: all three by default.  TIMELOG_BACKENDS=capi,cython (a comma
-list) builds a subset, for development.  TIMELOG_STRICT=1 compiles the engine
-and the capi and cython bindings with -Wall -Wextra -Werror (nox -s lint).
+Backends built: all three on CPython; on PyPy only cffi (PyPy runs C-API
+extensions through its slow cpyext emulation, and cffi is the binding made for
+it).  TIMELOG_BACKENDS=capi,cython (a comma list) builds a subset.
+TIMELOG_STRICT=1 compiles the engine and the capi and cython bindings with
+-Wall -Wextra -Werror (nox -s lint).
 """
 import glob
+import importlib.util
 import os
+import platform
 import sys
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-ALL_BACKENDS = ("capi", "cython", "cffi")
-BACKENDS = [b.strip() for b in os.environ.get("TIMELOG_BACKENDS", ",".join(ALL_BACKENDS)).split(",")
+
+
+def _backend_list():
+    """timelog._select.BACKENDS, the project's one list, read before the package is built."""
+    spec = importlib.util.spec_from_file_location("_select", os.path.join(ROOT, "src", "timelog",
+                                                                          "_select.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKENDS
+
+
+ALL_BACKENDS = _backend_list()
+DEFAULT_BACKENDS = ("cffi",) if platform.python_implementation() == "PyPy" else ALL_BACKENDS
+BACKENDS = [b.strip()
+            for b in os.environ.get("TIMELOG_BACKENDS", ",".join(DEFAULT_BACKENDS)).split(",")
             if b.strip()]
 unknown = set(BACKENDS) - set(ALL_BACKENDS)
 if unknown:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-BACKEND_NAMES = ("capi", "cython", "cffi")
+from timelog._select import BACKENDS as BACKEND_NAMES  # the project's one list
 
 TS_MIN = -(2**63)
 TS_MAX = 2**63 - 1
@@ -84,13 +84,13 @@ class Backend:
 
     @property
     def span_buffer_protocol(self) -> bool:
-        """Whether memoryview(span) works (DESIGN 5.5: cffi needs PEP 688)."""
+        """Whether memoryview(span) works (design.md §7: cffi needs PEP 688)."""
         return self.name != "cffi" or sys.version_info >= (3, 12)
 
 
 SPAN_BUFFER_REASON = (
     "cffi: a Python-level buffer (PageSpan.__buffer__, PEP 688) needs Python >= 3.12 "
-    "(DESIGN 5.5); span.timestamps is the portable zero-copy path"
+    "(design.md §7); span.timestamps is the portable zero-copy path"
 )
 
 
@@ -114,10 +114,69 @@ def make_backend(name: str) -> Backend:
 
 
 def collect() -> None:
-    """Run the cyclic GC until nothing more is freed (finalizers may chain)."""
+    """Run the cyclic GC until nothing more is freed (finalizers may chain).
+
+    CPython says how much it freed; PyPy's ``gc.collect()`` returns None, and
+    two passes free what a finalizer released in the first."""
     for _ in range(4):
-        if gc.collect() == 0:
+        if not gc.collect():
             break
+    if sys.implementation.name == "pypy":
+        gc.collect()
+
+
+IS_PYPY = sys.implementation.name == "pypy"
+"""PyPy frees nothing at ``del`` and has no ``sys.getrefcount``; the suite
+observes "released when dropped" after :func:`collect` there (docs/conformance.md)."""
+
+
+def refcount(obj) -> int:
+    """How many references hold ``obj``, for before/after comparisons.
+
+    CPython: ``sys.getrefcount``.  PyPy has no reference counts; there the
+    count is the number of slots of live containers (lists, tuples, dicts)
+    that hold ``obj``, plus one per other live object referring to it, read
+    with ``gc.get_referrers`` after a collection.  Either way a payload the
+    log stores raises the count and a payload it releases lowers it again,
+    which is all the suite compares.
+    """
+    if not IS_PYPY:
+        return sys.getrefcount(obj)
+    collect()
+    n = 0
+    for ref in gc.get_referrers(obj):
+        if isinstance(ref, dict):
+            n += sum(v is obj for v in ref.values()) + sum(k is obj for k in ref)
+        elif isinstance(ref, (list, tuple)):
+            n += sum(x is obj for x in ref)
+        else:
+            n += 1
+    return n
+
+
+def finalize() -> None:
+    """Run the finalizers (``__del__``) of payloads the log has released.
+
+    CPython ran them already, inside the call that released them; PyPy runs
+    them when its collector runs, so collect there.
+    """
+    if IS_PYPY:
+        collect()
+
+
+def dead(refs, *, collect_first: bool = True) -> list[int]:
+    """Indices of the weakly referenced objects that have been freed.
+
+    CPython frees an object when its last reference goes, which is what
+    the contract's "released when dropped" means there, so nothing is
+    collected first (a binding that left a cycle behind would be caught).
+    PyPy frees only when its collector runs: collect first (unless
+    ``collect_first`` is false: a check run at every step of a long test
+    then sees what the last collection freed).
+    """
+    if IS_PYPY and collect_first:
+        collect()
+    return [i for i, r in enumerate(refs) if r() is None]
 
 
 def pins(log) -> int:
@@ -133,6 +192,13 @@ def fill(log, n: int, start: int = 0, step: int = 1, payload=None):
         objs.append(obj)
         log.append(start + i * step, obj)
     return objs
+
+
+def zip_exact(*seqs):
+    """zip() that insists on equal lengths (zip's strict= needs Python 3.10)."""
+    lists = [list(s) for s in seqs]
+    assert len({len(s) for s in lists}) <= 1, f"lengths differ: {[len(s) for s in lists]}"
+    return zip(*lists)
 
 
 def normalized(records):
@@ -177,7 +243,7 @@ def read_spans(log, t1, t2, kind="segment"):
             objs = span.objects().copy()
             assert len(ts) == len(objs) == len(span) > 0
             assert ts == sorted(ts)
-            out.extend(zip(ts, objs, strict=True))
+            out.extend(zip_exact(ts, objs))
             span.close()
     return out
 
@@ -222,3 +288,101 @@ def close_log(log) -> None:
     except module_of(log).TimelogBusyError:
         collect()
         log.close()
+
+
+# ---------------------------------------------------------------------------
+# Helpers of the attack modules (test_attack_*.py, issue 12).
+# ---------------------------------------------------------------------------
+
+HAS_REFCOUNT = hasattr(sys, "getrefcount")
+REFCOUNT_REASON = (
+    "sys.getrefcount does not exist on this interpreter (PyPy has no reference counts); "
+    "payload lifetimes are checked with weak references elsewhere"
+)
+
+MSG_NO_PICKLE = "cannot pickle or copy '%s' object"
+MSG_SIZE_BOOL = "n must be an integer, not bool"
+MSG_ARRAYS_NEGATIVE = "next_arrays() size must be >= 0"
+MSG_REINIT = "Timelog.__init__() cannot be called again: create a new Timelog"
+MSG_TS_COLUMN_TYPE = (
+    "extend(timestamps, objects): timestamps must be a sequence of integers or a "
+    "one-dimensional int64 buffer, not %s"
+)
+MSG_OBJ_COLUMN_TYPE = "extend(timestamps, objects): objects must be a sequence, not %s"
+
+# Every public object a log makes, plus the log itself (design.md §9).
+OBJECT_KINDS = (
+    "Timelog",
+    "facade",
+    "subclass",
+    "TimelogIter",
+    "PageSpanIter",
+    "PageSpan",
+    "PageSpanObjectsView",
+)
+
+
+def public_name(kind: str, obj) -> str:
+    """The class name an object's messages use (a subclass uses its own)."""
+    return type(obj).__name__
+
+
+def make_object(backend, log, kind: str):
+    """One object of the given kind; readers are made from ``log`` (flushed)."""
+    if kind == "Timelog":
+        return backend.Timelog()
+    if kind == "facade":
+        return backend.facade()
+    if kind == "subclass":
+        sub = type("UserTimelog", (backend.Timelog,), {})
+        return sub()
+    if kind == "TimelogIter":
+        return log.range(0, 10**6)
+    spans = log.page_spans(0, 10**6)
+    if kind == "PageSpanIter":
+        return spans
+    span = next(spans)
+    spans.close()
+    if kind == "PageSpan":
+        return span
+    # The view keeps its span (and the span's pin) alive.
+    return span.objects()
+
+
+def release(obj) -> None:
+    """Close whatever an OBJECT_KINDS object holds (a view: nothing to close)."""
+    close = getattr(obj, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        collect()
+        close()
+
+
+def payload_refs(objs):
+    """sys.getrefcount of each object (None where the interpreter has none)."""
+    if not HAS_REFCOUNT:
+        return None
+    return [sys.getrefcount(o) for o in objs]
+
+
+def visible(log):
+    """The log's visible records as (ts, id(obj)) in scan order (no pin left)."""
+    return [(ts, id(obj)) for ts, obj in log.all()]
+
+
+@dataclass
+class LogState:
+    """What a hostile call must leave unchanged: records, pins, references."""
+
+    records: list
+    pins: int
+    refs: Any
+
+    @classmethod
+    def of(cls, log, payloads) -> LogState:
+        collect()
+        records = visible(log)
+        return cls(records=records, pins=pins(log), refs=payload_refs(payloads))

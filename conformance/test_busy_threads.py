@@ -1,4 +1,4 @@
-"""Backpressure policies, background maintenance, threads (DESIGN 3.1, 3.3)."""
+"""Backpressure policies, background maintenance, threads (design.md §8.2, §10)."""
 
 from __future__ import annotations
 
@@ -392,7 +392,7 @@ def test_span_closed_by_another_thread_while_read(backend, fast_switch):
 
 def test_close_races_with_writer_thread(backend):
     payload = S.Payload("w")
-    base = sys.getrefcount(payload)
+    base = S.refcount(payload)
     for _ in range(5):
         log = backend.Timelog(**S.TINY)
 
@@ -410,7 +410,7 @@ def test_close_races_with_writer_thread(backend):
         assert log.closed
     S.collect()
     # Every reference taken by an append, accepted or refused, was given back.
-    assert sys.getrefcount(payload) == base
+    assert S.refcount(payload) == base
 
 
 def test_background_releases_run_on_calling_threads(backend):

@@ -1,4 +1,4 @@
-"""Timestamp coercion, config validation, exception types and texts (DESIGN 5.6)."""
+"""Timestamp coercion, config validation, exception types and texts (design.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""LLD-B7 facade (seed 002, section 13) over every backend via TimelogFacadeMixin."""
+"""The facade (slicing, at(), coercion, re-exports; design.md §11) over every
+backend via TimelogFacadeMixin."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Payload references: held while reachable, released when dropped (DESIGN 3.4, 5.3)."""
+"""Payload references: held while reachable, released when dropped (design.md §6, §5.3)."""
 
 from __future__ import annotations
 
 import gc
-import sys
 import weakref
 
 import pytest
@@ -19,18 +18,19 @@ def stored(log, n, start=0):
 
 
 def alive(refs):
-    return [r for r in refs if r() is not None]
+    gone = set(S.dead(refs))
+    return [r for i, r in enumerate(refs) if i not in gone]
 
 
 def test_refcount_held_while_stored(log):
     obj = S.Payload("x")
-    base = sys.getrefcount(obj)
+    base = S.refcount(obj)
     log.append(1, obj)
-    assert sys.getrefcount(obj) > base
+    assert S.refcount(obj) > base
     log.append(2, obj)
-    assert sys.getrefcount(obj) > base + 1
+    assert S.refcount(obj) > base + 1
     log.close()
-    assert sys.getrefcount(obj) == base
+    assert S.refcount(obj) == base
 
 
 def test_weakref_alive_while_stored(log):
@@ -48,11 +48,11 @@ def test_delete_never_frees_visible_records(log):
     log.delete_range(0, 5)
     log.stats()
     # The engine may drop hidden records early; the visible ones stay.
-    assert all(r() is not None for r in refs[5:])
+    assert S.dead(refs[5:]) == []
     assert [p.key for _, p in log.all()] == [5, 6, 7, 8, 9]
     log.compact()
     log.stats()
-    assert [i for i, r in enumerate(refs) if r() is None] == [0, 1, 2, 3, 4]
+    assert S.dead(refs) == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("layer", ["memtable", "flushed", "compacted"])
@@ -66,7 +66,7 @@ def test_delete_compact_releases(backend, layer):
     log.delete_range(10, 20)
     log.compact()
     log.stats()
-    dead = [i for i, r in enumerate(refs) if r() is None]
+    dead = S.dead(refs)
     assert dead == list(range(10, 20))
     log.close()
     assert alive(refs) == []
@@ -83,7 +83,7 @@ def test_release_waits_for_reader_then_next_call(log):
     assert got == list(range(10))
     del got
     log.stats()
-    assert [i for i, r in enumerate(refs) if r() is None] == [0, 1, 2, 3, 4]
+    assert S.dead(refs) == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("release", ["close", "exhaust", "gc", "context"])
@@ -104,7 +104,7 @@ def test_release_after_reader_released(log, release):
         with it:
             pass
     log.append(100, "probe")
-    assert [i for i, r in enumerate(refs) if r() is None] == [0, 1, 2]
+    assert S.dead(refs) == [0, 1, 2]
 
 
 def test_reader_opened_after_delete_does_not_hold_dropped(log):
@@ -113,7 +113,7 @@ def test_reader_opened_after_delete_does_not_hold_dropped(log):
     log.compact()
     it = log.all()  # taken after the drop: cannot see the dropped payloads
     log.stats()
-    assert [i for i, r in enumerate(refs) if r() is None] == [0, 1, 2]
+    assert S.dead(refs) == [0, 1, 2]
     assert [p.key for _, p in it] == [3, 4, 5]
 
 
@@ -143,7 +143,7 @@ def test_drain_batch_limit_still_releases_everything(backend):
     log.compact()
     for _ in range(100):
         log.stats()
-    assert [i for i, r in enumerate(refs) if r() is None] == list(range(30))
+    assert S.dead(refs) == list(range(30))
     log.close()
     assert alive(refs) == []
 
@@ -191,6 +191,7 @@ def test_payload_del_raising(log, unraisable):
     log.delete_range(1, 2)
     log.compact()
     log.stats()
+    S.finalize()
     assert list(log.all()) == [(2, "keep")]
     assert any(isinstance(u.exc_value, RuntimeError) for u in unraisable)
     log.close()
@@ -209,6 +210,7 @@ def test_del_reentering_log_appends(log):
     log.delete_range(0, 10)
     log.compact()
     log.stats()
+    S.finalize()
     assert [t for t, _ in log.all()] == [999]
 
 
@@ -232,6 +234,7 @@ def test_del_reentering_log_with_reader(log):
     log.compact()
     it.close()
     log.stats()
+    S.finalize()
     log.stats()
     assert len(seen) == 5
     assert list(log.all()) == []
@@ -249,6 +252,7 @@ def test_del_closing_log_during_close_release(backend, unraisable):
     log.append(1, Closer())
     log.append(2, Closer())
     log.close()
+    S.finalize()
     assert log.closed
     # Each __del__ saw the log already closed: close() a no-op, append refused.
     assert len(unraisable) == 2
@@ -273,6 +277,7 @@ def test_del_closing_log_during_compaction_release(backend, unraisable):
     with pytest.raises(backend.TimelogError) as ei:
         for call in (log.compact, log.stats, log.stats):
             call()
+            S.finalize()
     assert str(ei.value) == S.MSG_CLOSED
     assert calls == [1]
     assert log.closed
@@ -281,16 +286,16 @@ def test_del_closing_log_during_compaction_release(backend, unraisable):
 
 def test_same_object_many_times(log):
     obj = S.Payload("same")
-    base = sys.getrefcount(obj)
+    base = S.refcount(obj)
     for i in range(1000):
         log.append(i, obj)
     log.extend([(i, obj) for i in range(1000)])
     log.delete_before(500)
     log.compact()
     log.stats()
-    assert sys.getrefcount(obj) > base
+    assert S.refcount(obj) > base
     log.close()
-    assert sys.getrefcount(obj) == base
+    assert S.refcount(obj) == base
 
 
 def _hot_loop(backend, payloads, rounds):
@@ -337,18 +342,18 @@ def test_no_reference_growth_in_hot_loop(backend):
     payloads = [S.Payload(i) for i in range(10)]
     _hot_loop(backend, payloads, 3)  # warm caches and free lists
     S.collect()
-    refs_before = [sys.getrefcount(p) for p in payloads]
+    refs_before = [S.refcount(p) for p in payloads]
     objects_before = len(gc.get_objects())
     _hot_loop(backend, payloads, 200)
     S.collect()
-    assert [sys.getrefcount(p) for p in payloads] == refs_before
+    assert [S.refcount(p) for p in payloads] == refs_before
     # A per-operation leak of one tracked object would add thousands.
     assert len(gc.get_objects()) - objects_before < 200
 
 
 def test_no_growth_creating_and_dropping_logs(backend):
     payload = S.Payload("p")
-    base = sys.getrefcount(payload)
+    base = S.refcount(payload)
     S.collect()
     objects_before = len(gc.get_objects())
     for _ in range(300):
@@ -359,7 +364,7 @@ def test_no_growth_creating_and_dropping_logs(backend):
         next(it)
         del it
     S.collect()
-    assert sys.getrefcount(payload) == base
+    assert S.refcount(payload) == base
     assert len(gc.get_objects()) - objects_before < 100
 
 
@@ -368,4 +373,4 @@ def test_unhashable_and_none_payloads(log):
     for i, p in enumerate(payloads):
         log.append(i, p)
     got = [o for _, o in log.all()]
-    assert all(a is b for a, b in zip(got, payloads, strict=True))
+    assert all(a is b for a, b in S.zip_exact(got, payloads))

@@ -1,4 +1,4 @@
-"""Reads and deletes: half-open ranges, point queries, tombstones (DESIGN 3.1, 5.2)."""
+"""Reads and deletes: half-open ranges, point queries, tombstones (design.md §4)."""
 
 from __future__ import annotations
 

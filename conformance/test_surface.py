@@ -1,4 +1,4 @@
-"""Module surface, construction, options, properties and stats (DESIGN 5.1)."""
+"""Module surface, construction, options, properties and stats (design.md §8.2, §9)."""
 
 from __future__ import annotations
 

@@ -377,3 +377,25 @@ def test_tested_copy_is_the_installed_one():
         assert "site-packages" in timelog.__file__, timelog.__file__
     else:
         assert timelog.__file__.endswith(os.path.join("timelog", "__init__.py"))
+
+
+# -- license (PEP 639) ---------------------------------------------------------
+
+def test_license_metadata_is_a_spdx_expression():
+    meta = importlib.metadata.metadata("timelog")
+    assert meta["License-Expression"] == "MIT"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    version = tuple(int(x) for x in meta["Metadata-Version"].split("."))
+    assert version >= (2, 4)  # the metadata version that has License-Expression
+    # PEP 639: no legacy License field or license classifier next to the expression
+    assert meta["License"] is None
+    assert not [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+
+
+def test_license_file_is_in_the_wheel():
+    dist = importlib.metadata.distribution("timelog")
+    files = [f for f in dist.files or [] if str(f).replace("\\", "/").endswith("licenses/LICENSE")]
+    assert len(files) == 1, dist.files
+    text = files[0].read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "Copyright (c) 2026 Timelog contributors" in text

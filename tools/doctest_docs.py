@@ -28,7 +28,22 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ("capi", "cython", "cffi")
+
+
+def _backend_list():
+    """The installed timelog._select.BACKENDS, read without importing the
+    package (importing it would select a backend in this process)."""
+    package = importlib.util.find_spec("timelog")
+    if package is None:
+        sys.exit("timelog is not installed (python -m pip install .)")
+    path = Path(package.submodule_search_locations[0]) / "_select.py"
+    spec = importlib.util.spec_from_file_location("_select", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.BACKENDS)
+
+
+BACKENDS = _backend_list()
 BUILT_MODULE = {"capi": "timelog._backend_capi", "cython": "timelog._backend_cython",
                 "cffi": "timelog._backend_cffi._engine"}
 PACKAGE_MODULES = ("timelog", "timelog._api", "timelog._select", "timelog._errors")

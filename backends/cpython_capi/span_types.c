@@ -307,8 +307,18 @@ static PyObject *span_objects(PageSpanObject *self, PyObject *Py_UNUSED(ignored)
     return (PyObject *)view;
 }
 
+/* Exports held only by unreachable, not yet collected objects (a numpy
+ * array in a reference cycle; anything on PyPy) count until a collection:
+ * collect once before refusing, as Timelog.close() does. */
+static void span_collect_exports(PageSpanObject *self)
+{
+    if (!self->closed && self->exports > 0)
+        PyGC_Collect();
+}
+
 static int span_close_impl(PageSpanObject *self)
 {
+    span_collect_exports(self);
     if (self->closed)
         return 0;
     if (self->exports > 0)
@@ -337,6 +347,7 @@ static PyObject *span_exit(PageSpanObject *self, PyObject *const *args, Py_ssize
     (void)args;
     if (capi_exit_args(nargs) < 0)
         return NULL;
+    span_collect_exports(self);
     if (!self->closed && self->exports == 0)
         span_cleanup(self);
     Py_RETURN_FALSE;

@@ -17,6 +17,20 @@
 #include <Python.h>
 #include <stdint.h>
 
+/* Python 3.9 (PyPy's and Debian's oldest supported) lacks these 3.10 calls. */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+static inline PyObject *Py_XNewRef(PyObject *o)
+{
+    Py_XINCREF(o);
+    return o;
+}
+#endif
+
 #include "messages.h"
 #include "timelog.h"
 

@@ -43,7 +43,7 @@ typedef struct writer {
     size_t left; /* input records of the group not yet given a block slot */
     char *block;
     size_t block_recs, used;
-    int64_t *ts; /* current page: ts[pcap] then h[pcap] at block + used*16 */
+    int64_t *ts; /* current page: ts[pcap] then h[pcap] at block + used records */
     tl_handle *h;
     size_t n, pcap;
     tl_page pages[TL_L1_SEG_PAGES];
@@ -80,9 +80,9 @@ static void w_finish_seg(writer *w)
         return;
     tl_segment *s = NULL;
     if (w->np && !w->failed)
-        s = tl_segment_new_owned(w->pages, w->np, w->block, w->block_recs * 16);
+        s = tl_segment_new_owned(w->pages, w->np, w->block, w->block_recs * TL_RECORD_BYTES);
     if (!s) {
-        tl_big_free(w->block, w->block_recs * 16);
+        tl_big_free(w->block, w->block_recs * TL_RECORD_BYTES);
         if (w->np)
             w->failed = 1;
     } else if (seglist_push(w->out, s) != 0) {
@@ -98,9 +98,14 @@ static void w_finish_page(writer *w)
 {
     if (!w->ts)
         return;
-    if (w->n < w->pcap) /* close the gap so the page uses n * 16 bytes */
+    if (w->n < w->pcap) /* close the gap so the page uses n records' bytes */
         memmove(w->ts + w->n, w->h, w->n * sizeof *w->h);
     tl_handle *h = (tl_handle *)(w->ts + w->n);
+    /* The merge emits records in timestamp order: every page is sorted and
+     * follows the previous one. */
+    TL_ASSERT(w->n <= w->pcap && w->used + w->n <= w->block_recs);
+    TL_ASSERT(tl_dbg_sorted(w->ts, w->n));
+    TL_ASSERT(w->n == 0 || w->np == 0 || w->pages[w->np - 1].max <= w->ts[0]);
     if (w->n)
         w->pages[w->np++] = (tl_page){w->ts, h, w->n, w->ts[0], w->ts[w->n - 1]};
     w->used += w->n;
@@ -118,9 +123,11 @@ static void w_put(writer *w, const int64_t *ts, const tl_handle *h, size_t k)
             size_t cap = TL_L1_SEG_PAGES * w->page_records;
             if (cap > w->left)
                 cap = w->left;
-            if (cap < k) /* never expected: the output cannot exceed the input */
+            /* never expected: the output cannot exceed the input */
+            TL_ASSERT(cap >= k);
+            if (cap < k)
                 cap = k;
-            if (!(w->block = tl_big_alloc(cap * 16))) {
+            if (!(w->block = tl_big_alloc(cap * TL_RECORD_BYTES))) {
                 w->failed = 1;
                 return;
             }
@@ -130,7 +137,7 @@ static void w_put(writer *w, const int64_t *ts, const tl_handle *h, size_t k)
         }
         if (!w->ts) {
             w->pcap = w->block_recs - w->used < w->page_records ? w->block_recs - w->used : w->page_records;
-            w->ts = (int64_t *)(w->block + w->used * 16);
+            w->ts = (int64_t *)(w->block + w->used * TL_RECORD_BYTES);
             w->h = (tl_handle *)(w->ts + w->pcap);
             w->n = 0;
         }
@@ -163,7 +170,7 @@ static void w_abort(writer *w)
     w->ts = NULL;
     w->np = 0;
     if (w->block)
-        tl_big_free(w->block, w->block_recs * 16);
+        tl_big_free(w->block, w->block_recs * TL_RECORD_BYTES);
     w->block = NULL;
 }
 
@@ -223,6 +230,7 @@ static void keep_or_filter(writer *w, tl_cur *curs, tl_hvec *drop, tl_segment *s
 /* wlock held: drop the tombstones every source of the manifest reflects. */
 static void fold_locked(tl_log *log)
 {
+    TL_ASSERT_WLOCKED(log);
     const tl_manifest *m = log->man;
     uint64_t minw = m->l1->seq;
     for (size_t i = 0; i < m->nmem; i++)
@@ -239,35 +247,49 @@ static void fold_locked(tl_log *log)
     }
 }
 
+/* cur still starts with the L0 segments of m and has the same L1. */
+TL_DEBUG_FN int levels_unchanged(const tl_manifest *cur, const tl_manifest *m)
+{
+    if (cur->nl0 < m->nl0 || cur->l1 != m->l1)
+        return 0;
+    for (size_t i = 0; i < m->nl0; i++)
+        if (cur->l0[i] != m->l0[i])
+            return 0;
+    return 1;
+}
+
 tl_status tl_compact_mlocked(tl_log *log, int seal)
 {
+    TL_ASSERT_MLOCKED(log);
     tl_status st = tl_flush_mlocked(log, seal);
     if (st != TL_OK)
         return st;
 
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_err_closed();
     }
     tl_view *v;
     if (tl_view_current(log, &v) != TL_OK) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "compacting");
     }
     tl_view_retain(v);
     uint64_t W = log->tomb_seq;
     writer w = {.page_records = log->page_records};
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 
     const tl_manifest *m = v->m;
     const tl_level *L = m->l1;
+    /* W is the newest tombstone; the level already reflects up to L->seq. */
+    TL_ASSERT(L->seq <= W);
     if (m->nl0 == 0 && L->seq == W) {
         /* Nothing to merge or apply; still fold what the sources now allow. */
-        pthread_mutex_lock(&log->wlock);
+        tl_wlock(log);
         if (!atomic_load(&log->closed))
             fold_locked(log);
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         tl_view_release(v);
         return TL_OK;
     }
@@ -293,6 +315,9 @@ tl_status tl_compact_mlocked(tl_log *log, int seal)
             ;
         for (gE = g0; gE < nseg && L->seg[gE]->min <= hi; gE++)
             ;
+        /* Segments outside G do not intersect the hull [lo, hi]. */
+        TL_ASSERT(g0 == 0 || L->seg[g0 - 1]->max < lo);
+        TL_ASSERT(gE == nseg || L->seg[gE]->min > hi);
     }
     int merged = m->nl0 == 0;
     for (size_t i = 0; !w.failed && (i < nseg || !merged);) {
@@ -330,13 +355,17 @@ tl_status tl_compact_mlocked(tl_log *log, int seal)
         goto nomem;
     if (!(nl = tl_level_new(out.v, out.n, W)))
         goto nomem;
+    /* Every input record is either in the new level or dropped, once. */
+    TL_ASSERT(nl->n + drop.n == L->n + m->l0_records);
 
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
         st = tl_err_closed();
     } else {
         tl_manifest *cur = log->man;
         tl_manifest *nm = NULL;
+        /* Compaction and flush are serialized by mlock (log.h). */
+        TL_ASSERT(levels_unchanged(cur, m));
         if (cur->nl0 < m->nl0 || cur->l1 != m->l1)
             st = tl_errorf(TL_EINTERNAL, "compact: the levels changed under the maintenance lock");
         else if (tl_retired_reserve(&log->ret, drop.n) != TL_OK ||
@@ -355,7 +384,7 @@ tl_status tl_compact_mlocked(tl_log *log, int seal)
             log->compactions++;
         }
     }
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     goto done;
 nomem:
     st = tl_log_nomem(log, "compacting");
@@ -368,9 +397,9 @@ done:
     tl_view_release(v);
     if (st == TL_OK) {
         /* The consumed memruns are gone now unless a snapshot holds them. */
-        pthread_mutex_lock(&log->wlock);
+        tl_wlock(log);
         tl_slab_trim(&log->slab);
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
     }
     return st;
 }

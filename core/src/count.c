@@ -32,7 +32,10 @@ static uint64_t count_source(const tl_page *p, size_t np, const tl_ival *tv, siz
     for (size_t i = tl_ival_find(tv, nt, lo); i < nt && tv[i].a <= hi; i++) {
         int64_t a = tv[i].a > lo ? tv[i].a : lo;
         int64_t b = tv[i].b - 1 < hi ? tv[i].b - 1 : hi; /* [a, b) -> inclusive */
-        n -= count_pages(p, np, a, b);
+        uint64_t hidden = count_pages(p, np, a, b);
+        /* Coalesced intervals are disjoint: each record is subtracted once. */
+        TL_ASSERT(hidden <= n);
+        n -= hidden;
     }
     return n;
 }

@@ -14,17 +14,9 @@
 #include "error.h"
 #include "log.h"
 
-void tl_replace_manifest(tl_log *log, tl_manifest *nm)
-{
-    tl_manifest *old = log->man;
-    log->man = nm;
-    tl_manifest_release(old);
-    tl_view_release(log->view);
-    log->view = NULL;
-}
-
 tl_status tl_seal_locked(tl_log *log)
 {
+    TL_ASSERT_WLOCKED(log);
     if (tl_mt_count(&log->mt) == 0)
         return TL_OK;
     tl_memrun *r;
@@ -35,29 +27,43 @@ tl_status tl_seal_locked(tl_log *log)
     tl_memrun_release(r);
     if (!nm)
         return TL_ENOMEM;
+    TL_ASSERT(nm->nmem == old->nmem + 1 && nm->mem[nm->nmem - 1]->seq == log->tomb_seq);
     tl_replace_manifest(log, nm);
     tl_mt_reset(&log->mt);
+    TL_ASSERT(tl_mt_count(&log->mt) == 0);
     if (log->tomb_seq > log->max_wm)
         log->max_wm = log->tomb_seq;
     tl_maint_notify(log);
     return TL_OK;
 }
 
+/* The sealed queue of cur starts with the k memruns of m. */
+TL_DEBUG_FN int queue_starts_with(const tl_manifest *cur, const tl_manifest *m, size_t k)
+{
+    if (cur->nmem < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (cur->mem[i] != m->mem[i])
+            return 0;
+    return 1;
+}
+
 tl_status tl_flush_mlocked(tl_log *log, int seal)
 {
-    pthread_mutex_lock(&log->wlock);
+    TL_ASSERT_MLOCKED(log);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_err_closed();
     }
     if (seal && tl_seal_locked(log) != TL_OK) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "sealing the memtable");
     }
     tl_manifest *m = log->man;
     tl_manifest_retain(m);
     size_t page_records = log->page_records;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 
     size_t k = m->nmem;
     if (k == 0) {
@@ -68,20 +74,25 @@ tl_status tl_flush_mlocked(tl_log *log, int seal)
     size_t built = 0;
     tl_segment **segs = tl_alloc_array(k, sizeof *segs);
     if (segs)
-        for (; built < k; built++)
+        for (; built < k; built++) {
             if (!(segs[built] = tl_segment_from_memrun(m->mem[built], page_records)))
                 break;
+            /* An L0 segment re-slices its memrun: same records, watermark. */
+            TL_ASSERT(segs[built]->n == m->mem[built]->n && segs[built]->seq == m->mem[built]->seq);
+        }
     if (!segs || built < k) {
         st = tl_log_nomem(log, "flushing");
         goto out;
     }
 
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
         st = tl_err_closed();
     } else {
         tl_manifest *cur = log->man;
         tl_manifest *nm = NULL;
+        /* Only flush removes memruns and flushes hold mlock (top of file). */
+        TL_ASSERT(queue_starts_with(cur, m, k));
         if (cur->nmem >= k && cur->mem[0] == m->mem[0])
             nm = tl_manifest_new(cur->mem + k, cur->nmem - k, NULL, 0, cur->l0, cur->nl0, segs, k, cur->l1);
         else
@@ -94,50 +105,11 @@ tl_status tl_flush_mlocked(tl_log *log, int seal)
             st = tl_log_nomem(log, "flushing");
         }
     }
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 out:
     for (size_t i = 0; i < built; i++)
         tl_segment_release(segs[i]);
     tl_free(segs);
     tl_manifest_release(m);
-    return st;
-}
-
-tl_status tl_maintain(tl_log *log, int compact, int seal)
-{
-    pthread_mutex_lock(&log->mlock);
-    tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
-    pthread_mutex_unlock(&log->mlock);
-    return st;
-}
-
-/* An explicit flush/compact usually ends an ingest burst: return the unused
- * tail of the current slab, whose huge page was faulted in whole (up to
- * 2 MiB resident for nothing), and the spare memtable chunks.  Memruns are
- * carved from the slab only under wlock. */
-static tl_status trim_slab_tail(tl_log *log, tl_status st)
-{
-    pthread_mutex_lock(&log->wlock);
-    if (log->slab)
-        tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
-    tl_mt_drop_spare(&log->mt);
-    pthread_mutex_unlock(&log->wlock);
-    return st;
-}
-
-tl_status tl_flush(tl_log *log)
-{
-    return log ? trim_slab_tail(log, tl_maintain(log, 0, 1)) : tl_err_null("log");
-}
-
-tl_status tl_compact(tl_log *log)
-{
-    if (!log)
-        return tl_err_null("log");
-    tl_status st = trim_slab_tail(log, tl_maintain(log, 1, 1));
-    /* A compaction frees sealed buffers, merge state and old levels to the
-     * heap; glibc keeps such blocks resident unless asked.  Only here, not
-     * on every flush: trimming walks the heap's free lists. */
-    tl_heap_trim();
     return st;
 }

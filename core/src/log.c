@@ -17,13 +17,7 @@
 #include "log.h"
 
 /* A chunk (header + ts/h arrays) then fills exactly 64 KiB of mapped pages. */
-#define TL_MAX_CHUNK_RECORDS ((65536 - 64) / 16)
-
-tl_status tl_log_nomem(tl_log *log, const char *what)
-{
-    atomic_fetch_add(&log->alloc_failures, 1);
-    return tl_err_nomem(what);
-}
+#define TL_MAX_CHUNK_RECORDS ((65536 - 64) / TL_RECORD_BYTES)
 
 static void free_data(tl_log *log)
 {
@@ -39,6 +33,10 @@ static void free_data(tl_log *log)
 
 static void free_log(tl_log *log)
 {
+    /* Destroyed only with no snapshot left and no lock held by anyone. */
+    TL_ASSERT(log->live_snaps == 0 && !log->snap_head);
+    for (int i = 0; i < TL_LK_COUNT; i++)
+        TL_ASSERT(atomic_load(&log->lk_owner[i]) == 0);
     free_data(log);
     tl_retired_free(&log->ret);
     pthread_cond_destroy(&log->cv);
@@ -68,9 +66,12 @@ tl_status tl_log_open(const tl_config *cfg, tl_log **out)
     pthread_mutex_init(&log->mlock, NULL);
     pthread_mutex_init(&log->tlock, NULL);
     pthread_cond_init(&log->cv, NULL);
+    for (int i = 0; i < TL_LK_COUNT; i++)
+        atomic_init(&log->lk_owner[i], 0);
     log->cfg = c;
-    log->mt_max_records = (size_t)(c.memtable_max_bytes / 16 + (c.memtable_max_bytes % 16 != 0));
-    log->page_records = (size_t)(c.target_page_bytes / 16);
+    const int64_t rec = (int64_t)TL_RECORD_BYTES;
+    log->mt_max_records = (size_t)(c.memtable_max_bytes / rec + (c.memtable_max_bytes % rec != 0));
+    log->page_records = (size_t)(c.target_page_bytes / rec);
     /* a few memtables per slab, at most 8 MiB */
     int64_t sb = c.memtable_max_bytes < ((int64_t)2 << 20) ? 4 * c.memtable_max_bytes : ((int64_t)8 << 20);
     log->slab_bytes = (size_t)sb;
@@ -107,14 +108,14 @@ tl_status tl_log_close(tl_log *log)
 {
     if (!log)
         return tl_err_null("log");
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return TL_OK;
     }
     if (log->live_snaps) {
         size_t n = log->live_snaps;
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_errorf(TL_EBUSY,
                          "cannot close the log: %zu reader snapshot(s) still open (iterators, page "
                          "span iterators or page spans not yet exhausted or closed). Close them, or "
@@ -123,17 +124,18 @@ tl_status tl_log_close(tl_log *log)
                          n);
     }
     if (tl_retired_reserve(&log->ret, tl_mt_count(&log->mt) + log->man->nrec) != TL_OK) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "closing the log");
     }
     atomic_store(&log->closed, 1);
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
 
     tl_maint_stop_internal(log);
 
-    pthread_mutex_lock(&log->mlock);
-    pthread_mutex_lock(&log->wlock);
+    tl_mlock(log);
+    tl_wlock(log);
     uint64_t e = log->epoch++;
+    size_t before = tl_retired_len(&log->ret);
     tl_mt_retire_all(&log->mt, &log->ret, e);
     const tl_manifest *m = log->man;
     for (size_t i = 0; i < m->nmem; i++)
@@ -141,9 +143,11 @@ tl_status tl_log_close(tl_log *log)
     for (size_t i = 0; i < m->nl0; i++)
         push_pages(&log->ret, m->l0[i]->pages, m->l0[i]->np, e);
     push_pages(&log->ret, m->l1->pages, m->l1->npages, e);
+    /* Exactly the stored set counted when reserving (top of file). */
+    TL_ASSERT(tl_retired_len(&log->ret) == before + tl_mt_count(&log->mt) + m->nrec);
     free_data(log);
-    pthread_mutex_unlock(&log->wlock);
-    pthread_mutex_unlock(&log->mlock);
+    tl_wunlock(log);
+    tl_munlock(log);
     return TL_OK;
 }
 
@@ -151,9 +155,9 @@ tl_status tl_log_destroy(tl_log *log)
 {
     if (!log)
         return TL_OK;
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     size_t live = log->live_snaps;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     if (live)
         return tl_errorf(TL_EBUSY, "cannot destroy the log: %zu snapshot(s) still alive", live);
     tl_status st = tl_log_close(log);
@@ -162,16 +166,16 @@ tl_status tl_log_destroy(tl_log *log)
     if (st != TL_OK) {
         /* Close could not reserve the retired queue; the handles are
          * forgotten anyway, so close without moving them. */
-        pthread_mutex_lock(&log->wlock);
+        tl_wlock(log);
         if (log->live_snaps) {
-            pthread_mutex_unlock(&log->wlock);
+            tl_wunlock(log);
             return tl_errorf(TL_EBUSY, "cannot destroy the log: snapshots still alive");
         }
         atomic_store(&log->closed, 1);
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         tl_maint_stop_internal(log);
-        pthread_mutex_lock(&log->mlock); /* let an in-flight flush finish */
-        pthread_mutex_unlock(&log->mlock);
+        tl_mlock(log); /* let an in-flight flush finish */
+        tl_munlock(log);
     }
     free_log(log);
     return TL_OK;
@@ -218,7 +222,7 @@ tl_status tl_log_stats(const tl_log *clog, tl_stats *out)
     if (!out)
         return tl_err_null("out");
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     size_t bytes = sizeof *log + log->ret.cap * sizeof(tl_retired_ent);
     if (!atomic_load(&log->closed)) {
         const tl_manifest *m = log->man;
@@ -241,7 +245,7 @@ tl_status tl_log_stats(const tl_log *clog, tl_stats *out)
     out->alloc_failures = atomic_load(&log->alloc_failures);
     out->flushes = log->flushes;
     out->compactions = log->compactions;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return TL_OK;
 }
 
@@ -265,7 +269,7 @@ tl_status tl_log_handles(tl_log *log, tl_handle *out, size_t cap, size_t *n_tota
     *n_total = 0;
     if (cap && !out)
         return tl_err_null("out");
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     size_t pos = 0;
     if (log->man) {
         const tl_manifest *m = log->man;
@@ -280,7 +284,7 @@ tl_status tl_log_handles(tl_log *log, tl_handle *out, size_t cap, size_t *n_tota
         if (pos < cap)
             out[pos] = log->ret.v[i].h;
     *n_total = pos;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return TL_OK;
 }
 
@@ -301,7 +305,11 @@ tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap, size_t *n_ou
         atomic_store_explicit(&log->drain_owed, 0, memory_order_relaxed);
         return TL_OK;
     }
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
+    /* Epoch rule (design.md section 6): the list head is the oldest live
+     * snapshot; handles retired before it was taken are releasable. */
+    TL_ASSERT(!log->snap_head || !log->snap_head->prev);
+    TL_ASSERT(!log->snap_head || log->snap_head->epoch <= log->epoch);
     uint64_t min_epoch = log->snap_head ? log->snap_head->epoch : UINT64_MAX;
     size_t lim = cap;
     uint64_t limit = log->cfg.drain_batch_limit > 0 ? (uint64_t)log->cfg.drain_batch_limit : 0;
@@ -317,11 +325,12 @@ tl_status tl_drain_retired(tl_log *log, tl_handle *out, size_t cap, size_t *n_ou
             lim = (size_t)log->drain_left;
     }
     size_t n = tl_retired_drain(&log->ret, min_epoch, out, lim);
+    TL_ASSERT(n <= lim && lim <= cap);
     if (limit > 0)
         log->drain_left -= n < log->drain_left ? n : log->drain_left;
     if (n < cap)
         atomic_store_explicit(&log->drain_in_round, 0, memory_order_relaxed);
     *n_out = n;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return TL_OK;
 }

@@ -1,5 +1,10 @@
 /*
- * maint.c - the background maintenance worker.
+ * maint.c - maintenance: the flush/compact dispatch (tl_maintain), the
+ * public tl_flush / tl_compact, and the background worker.
+ *
+ * This unit sits above flush.c and compact.c (it calls into both; neither
+ * calls back), so the call graph between .c files stays acyclic
+ * (tools/callgraph.py, run by make check).
  *
  * One thread per log, started by tl_log_open (maintenance=background) or
  * tl_maint_start, stopped (and joined) by tl_maint_stop and tl_log_close.
@@ -12,11 +17,55 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "error.h"
 #include "log.h"
 
-static int has_work(const tl_log *log, int *compact)
+tl_status tl_maintain(tl_log *log, int compact, int seal)
 {
+    tl_mlock(log);
+    tl_status st = compact ? tl_compact_mlocked(log, seal) : tl_flush_mlocked(log, seal);
+    tl_munlock(log);
+    return st;
+}
+
+/* An explicit flush/compact usually ends an ingest burst: return the unused
+ * tail of the current slab, whose huge page was faulted in whole (up to
+ * 2 MiB resident for nothing), and the spare memtable chunks.  Memruns are
+ * carved from the slab only under wlock. */
+static tl_status trim_slab_tail(tl_log *log, tl_status st)
+{
+    TL_ASSERT_NO_LOCKS(log);
+    tl_wlock(log);
+    if (log->slab)
+        tl_big_release_tail(log->slab->base, log->slab->size, log->slab->used);
+    tl_mt_drop_spare(&log->mt);
+    tl_wunlock(log);
+    return st;
+}
+
+tl_status tl_flush(tl_log *log)
+{
+    return log ? trim_slab_tail(log, tl_maintain(log, 0, 1)) : tl_err_null("log");
+}
+
+tl_status tl_compact(tl_log *log)
+{
+    if (!log)
+        return tl_err_null("log");
+    tl_status st = trim_slab_tail(log, tl_maintain(log, 1, 1));
+    /* A compaction frees sealed buffers, merge state and old levels to the
+     * heap; glibc keeps such blocks resident unless asked.  Only here, not
+     * on every flush: trimming walks the heap's free lists. */
+    tl_heap_trim();
+    return st;
+}
+
+
+/* wlock held. */
+static int has_work(tl_log *log, int *compact)
+{
+    TL_ASSERT_WLOCKED(log);
     const tl_manifest *m = log->man;
     *compact = m->nl0 >= TL_L0_TRIGGER || log->tombs.n >= TL_TOMB_TRIGGER;
     return m->nmem > 0 || *compact;
@@ -25,16 +74,16 @@ static int has_work(const tl_log *log, int *compact)
 static void *worker(void *arg)
 {
     tl_log *log = arg;
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     while (!log->maint_stop) {
         int compact;
         if (atomic_load(&log->closed) || !has_work(log, &compact)) {
-            pthread_cond_wait(&log->cv, &log->wlock);
+            tl_cv_wait(log, NULL);
             continue;
         }
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         tl_status st = tl_maintain(log, compact, 0);
-        pthread_mutex_lock(&log->wlock);
+        tl_wlock(log);
         if (st != TL_OK && !log->maint_stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -43,68 +92,66 @@ static void *worker(void *arg)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
-            pthread_cond_timedwait(&log->cv, &log->wlock, &ts);
+            tl_cv_wait(log, &ts);
         }
     }
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return NULL;
-}
-
-void tl_maint_notify(tl_log *log)
-{
-    if (log->maint_running)
-        pthread_cond_signal(&log->cv);
 }
 
 tl_status tl_maint_start(tl_log *log)
 {
     if (!log)
         return tl_err_null("log");
-    pthread_mutex_lock(&log->tlock);
-    pthread_mutex_lock(&log->wlock);
+    tl_tlock(log);
+    tl_wlock(log);
     if (atomic_load(&log->closed)) {
-        pthread_mutex_unlock(&log->wlock);
-        pthread_mutex_unlock(&log->tlock);
+        tl_wunlock(log);
+        tl_tunlock(log);
         return tl_err_closed();
     }
     int running = log->maint_running;
     log->maint_stop = 0;
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     if (running) {
-        pthread_mutex_unlock(&log->tlock);
+        tl_tunlock(log);
         return TL_OK;
     }
     if (pthread_create(&log->thread, NULL, worker, log) != 0) {
-        pthread_mutex_unlock(&log->tlock);
+        tl_tunlock(log);
         return tl_log_nomem(log, "starting the maintenance thread");
     }
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     log->maint_running = 1;
     atomic_store(&log->maint_mode, TL_MAINT_BACKGROUND);
     pthread_cond_signal(&log->cv);
-    pthread_mutex_unlock(&log->wlock);
-    pthread_mutex_unlock(&log->tlock);
+    tl_wunlock(log);
+    tl_tunlock(log);
     return TL_OK;
 }
 
 void tl_maint_stop_internal(tl_log *log)
 {
-    pthread_mutex_lock(&log->tlock);
-    pthread_mutex_lock(&log->wlock);
+    /* Joins the worker, which takes mlock and wlock: holding either here
+     * would deadlock. */
+    TL_ASSERT_NO_LOCKS(log);
+    tl_tlock(log);
+    tl_wlock(log);
     if (!log->maint_running) {
-        pthread_mutex_unlock(&log->wlock);
-        pthread_mutex_unlock(&log->tlock);
+        tl_wunlock(log);
+        tl_tunlock(log);
         return;
     }
     log->maint_stop = 1;
     pthread_cond_broadcast(&log->cv);
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     pthread_join(log->thread, NULL);
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
+    TL_ASSERT(log->maint_stop);
     log->maint_running = 0;
     atomic_store(&log->maint_mode, TL_MAINT_DISABLED);
-    pthread_mutex_unlock(&log->wlock);
-    pthread_mutex_unlock(&log->tlock);
+    tl_wunlock(log);
+    tl_tunlock(log);
 }
 
 tl_status tl_maint_stop(tl_log *log)

@@ -15,7 +15,7 @@ static tl_chunk *chunk_new(tl_memtable *m, size_t cap)
         tl_rc_init(&c->rc);
         return c;
     }
-    size_t bytes = sizeof *c + cap * 16;
+    size_t bytes = sizeof *c + cap * TL_RECORD_BYTES;
     if (!(c = tl_big_alloc(bytes)))
         return NULL;
     tl_rc_init(&c->rc);
@@ -56,7 +56,7 @@ static void dir_release(tl_chunkdir *d)
 
 static tl_sorted *sorted_new(size_t n)
 {
-    tl_sorted *s = tl_alloc(sizeof *s + n * 16);
+    tl_sorted *s = tl_alloc(sizeof *s + n * TL_RECORD_BYTES);
     if (!s)
         return NULL;
     tl_rc_init(&s->rc);
@@ -134,9 +134,9 @@ size_t tl_mt_bytes(const tl_memtable *m)
     size_t b = m->ooo_cap * sizeof(tl_pair);
     if (m->dir)
         b += sizeof *m->dir + m->dir->cap * sizeof(tl_chunk *) +
-             m->dir->n * (sizeof(tl_chunk) + m->chunk_cap * 16);
+             m->dir->n * (sizeof(tl_chunk) + m->chunk_cap * TL_RECORD_BYTES);
     if (m->sorted)
-        b += sizeof *m->sorted + m->sorted->n * 16;
+        b += sizeof *m->sorted + m->sorted->n * TL_RECORD_BYTES;
     for (const tl_chunk *c = m->spare; c; c = c->next)
         b += c->bytes;
     return b;
@@ -219,6 +219,8 @@ static tl_status ensure_sorted(tl_memtable *m)
         s->h[o] = tmp[j].h;
     }
     tl_free(tmp);
+    /* Stable-sorted copy of every OOO record (memtable.h). */
+    TL_ASSERT(o == m->ooo_n && tl_dbg_sorted(s->ts, s->n));
     sorted_release(old);
     m->sorted = s;
     return TL_OK;
@@ -226,6 +228,7 @@ static tl_status ensure_sorted(tl_memtable *m)
 
 tl_status tl_mt_capture(tl_memtable *m, tl_mtcap *out)
 {
+    TL_ASSERT(tl_mt_ok(m));
     memset(out, 0, sizeof *out);
     out->chunk_cap = m->chunk_cap;
     if (m->ooo_n) {
@@ -259,10 +262,15 @@ size_t tl_mtcap_nrun_pages(const tl_mtcap *c)
 void tl_mtcap_run_pages(const tl_mtcap *c, tl_page *out)
 {
     size_t np = tl_mtcap_nrun_pages(c);
+    /* (c->dir->n is not read here: the writer appends to a shared directory
+     * under wlock; the slots below the captured count never change.) */
+    TL_ASSERT(np == 0 || c->dir);
     for (size_t i = 0; i < np; i++) {
         const tl_chunk *k = c->dir->c[i];
         size_t n = i + 1 < np ? c->chunk_cap : c->run_n - i * c->chunk_cap;
         out[i] = (tl_page){k->ts, k->h, n, k->ts[0], k->ts[n - 1]};
+        /* The run is in order across chunks (ts >= run_hwm on append). */
+        TL_ASSERT(n > 0 && n <= c->chunk_cap && (i == 0 || out[i - 1].max <= out[i].min));
     }
 }
 
@@ -271,6 +279,7 @@ int tl_mtcap_ooo_page(const tl_mtcap *c, tl_page *out)
     if (!c->ooo)
         return 0;
     const tl_sorted *s = c->ooo;
+    TL_ASSERT(s->n > 0);
     *out = (tl_page){s->ts, s->h, s->n, s->ts[0], s->ts[s->n - 1]};
     return 1;
 }
@@ -292,8 +301,8 @@ tl_status tl_mt_build_run(tl_memtable *m, uint64_t seq, tl_slab **slab, size_t s
     size_t cap = m->chunk_cap, off = 0;
     for (size_t i = 0; off < m->run_n; i++) {
         size_t k = m->run_n - off < cap ? m->run_n - off : cap;
-        memcpy(r->ts + off, m->dir->c[i]->ts, k * 8);
-        memcpy(r->h + off, m->dir->c[i]->h, k * 8);
+        memcpy(r->ts + off, m->dir->c[i]->ts, k * sizeof *r->ts);
+        memcpy(r->h + off, m->dir->c[i]->h, k * sizeof *r->h);
         off += k;
     }
     if (m->ooo_n) {
@@ -312,6 +321,7 @@ tl_status tl_mt_build_run(tl_memtable *m, uint64_t seq, tl_slab **slab, size_t s
                 r->h[o] = s->h[j];
             }
         }
+        TL_ASSERT(o == i); /* the rest of the run is already in place */
     }
     tl_memrun_seal(r);
     *out = r;
@@ -401,6 +411,7 @@ tl_status tl_mt_delete(tl_memtable *m, int64_t t1, int64_t t2, tl_retired *q, ui
         }
     }
 
+    TL_ASSERT(w == keep_run && wo == keep_ooo);
     int64_t hwm = m->run_hwm;
     tl_mt_reset(m);
     if (keep_run || keep_ooo)
@@ -415,6 +426,7 @@ tl_status tl_mt_delete(tl_memtable *m, int64_t t1, int64_t t2, tl_retired *q, ui
     m->ooo_n = m->ooo_cap = keep_ooo;
     m->ooo_min = omin;
     m->ooo_max = omax;
+    TL_ASSERT(tl_mt_ok(m));
     return TL_OK;
 }
 

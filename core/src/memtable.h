@@ -27,6 +27,7 @@
 #include "refcount.h"
 #include "retired.h"
 #include "storage.h"
+#include "tl_assert.h"
 
 /* Chunks are mapped directly (tl_big_alloc), not taken from malloc's heap,
  * so memory a sealed memtable gives back really leaves the process. */
@@ -76,6 +77,19 @@ typedef struct tl_memtable {
     tl_chunk *spare;
 } tl_memtable;
 
+/* The shape invariants above, O(1) (for asserts): the run fills its
+ * directory's chunks in order, the tail chunk holding tail_n records. */
+static inline int tl_mt_ok(const tl_memtable *m)
+{
+    if (m->chunk_cap == 0 || m->tail_n > m->chunk_cap || m->ooo_n > m->ooo_cap)
+        return 0;
+    if (m->run_n == 0)
+        return m->dir == NULL || m->dir->n == 0;
+    return m->dir && m->dir->n > 0 && m->tail == m->dir->c[m->dir->n - 1] &&
+           m->run_n == (m->dir->n - 1) * m->chunk_cap + m->tail_n &&
+           m->tail->ts[m->tail_n - 1] <= m->run_hwm;
+}
+
 void tl_mt_init(tl_memtable *m, size_t chunk_cap);
 void tl_mt_free(tl_memtable *m);
 
@@ -84,6 +98,7 @@ tl_status tl_mt_append_slow(tl_memtable *m, int64_t ts, tl_handle h);
 /* Append one record; TL_ENOMEM leaves the memtable unchanged. */
 static inline tl_status tl_mt_append(tl_memtable *m, int64_t ts, tl_handle h)
 {
+    TL_ASSERT(tl_mt_ok(m));
     if (ts >= m->run_hwm) {
         if (m->tail_n < m->chunk_cap && m->tail) {
             m->tail->ts[m->tail_n] = ts;
@@ -120,6 +135,7 @@ static inline size_t tl_mt_append_run(tl_memtable *m, const int64_t *ts, const t
     size_t k = 1;
     while (k < n && ts[k] >= ts[k - 1])
         k++;
+    TL_ASSERT(k <= room && tl_dbg_sorted(ts, k));
     memcpy(m->tail->ts + m->tail_n, ts, k * sizeof *ts);
     memcpy(m->tail->h + m->tail_n, h, k * sizeof *h);
     m->tail_n += k;

@@ -34,9 +34,26 @@ void tl_hvec_free(tl_hvec *v)
     memset(v, 0, sizeof *v);
 }
 
+/* The cursor invariant of merge.h: a live cursor sits on a visible record
+ * (head) <= hi, and ti is the first interval ending after head. */
+TL_DEBUG_FN int cur_ok(const tl_merge *mg, const tl_cur *c)
+{
+    if (!c->live)
+        return 1;
+    if (c->pi >= c->np || c->pos >= c->pg[c->pi].n)
+        return 0;
+    const tl_page *p = &c->pg[c->pi];
+    if (!tl_page_ok(p) || c->head != p->ts[c->pos] || c->head > mg->hi)
+        return 0;
+    if (c->ti > c->nt || (c->ti > 0 && c->tv[c->ti - 1].b > c->head))
+        return 0;
+    return c->ti == c->nt || (c->tv[c->ti].b > c->head && c->tv[c->ti].a > c->head);
+}
+
 /* Move c to the first record >= key (key > head). */
 static void cur_seek(tl_merge *mg, tl_cur *c, int64_t key)
 {
+    TL_ASSERT(c->pi < c->np && c->pos < c->pg[c->pi].n && key > c->pg[c->pi].ts[c->pos]);
     while (c->pi < c->np) {
         const tl_page *p = &c->pg[c->pi];
         if (p->max >= key) {
@@ -80,6 +97,7 @@ static void cur_settle(tl_merge *mg, tl_cur *c)
             continue;
         }
         c->head = t;
+        TL_ASSERT(cur_ok(mg, c));
         return;
     }
 }
@@ -96,6 +114,8 @@ void tl_merge_init(tl_merge *mg, tl_cur *c, int64_t hi, tl_hvec *drop)
 
 void tl_merge_add(tl_merge *mg, const tl_page *pg, size_t np, const tl_ival *tv, size_t nt, int64_t lo)
 {
+    TL_ASSERT(!mg->run); /* sources are added before the first run */
+    TL_ASSERT(np == 0 || (tl_page_ok(&pg[0]) && tl_page_ok(&pg[np - 1]) && pg[0].min <= pg[np - 1].max));
     tl_cur *c = &mg->c[mg->nc++];
     c->pg = pg;
     c->np = np;
@@ -114,16 +134,21 @@ void tl_merge_add(tl_merge *mg, const tl_page *pg, size_t np, const tl_ival *tv,
 /* Run of c limited to records <= x (x >= head), within its page. */
 static size_t run_end(const tl_cur *c, int64_t x)
 {
+    TL_ASSERT(c->live && x >= c->head);
     const tl_page *p = &c->pg[c->pi];
     if (c->ti < c->nt && c->tv[c->ti].a - 1 < x)
         x = c->tv[c->ti].a - 1;
-    return p->max <= x ? p->n : tl_gallop_upper(p->ts, c->pos, p->n, x);
+    size_t e = p->max <= x ? p->n : tl_gallop_upper(p->ts, c->pos, p->n, x);
+    /* head is visible and <= x, so a run has at least one record. */
+    TL_ASSERT(e > c->pos && e <= p->n);
+    return e;
 }
 
 static void take(tl_merge *mg, tl_cur *c, size_t end, size_t maxlen, const int64_t **ts,
                  const tl_handle **h, size_t *len)
 {
     const tl_page *p = &c->pg[c->pi];
+    TL_ASSERT(maxlen > 0 && end > c->pos && end <= p->n);
     size_t k = end - c->pos;
     if (k > maxlen)
         k = maxlen;
@@ -143,6 +168,7 @@ static void take(tl_merge *mg, tl_cur *c, size_t end, size_t maxlen, const int64
 int tl_merge_next(tl_merge *mg, size_t maxlen, const int64_t **ts, const tl_handle **h, size_t *len)
 {
     if (mg->run) {
+        TL_ASSERT(mg->run->live && mg->run->pos < mg->run_end);
         take(mg, mg->run, mg->run_end, maxlen, ts, h, len);
         return 1;
     }
@@ -160,6 +186,9 @@ int tl_merge_next(tl_merge *mg, size_t maxlen, const int64_t **ts, const tl_hand
     }
     if (!best)
         return 0;
+    /* best is the smallest (head, source index): sources are in age order,
+     * so ties go to the older one. */
+    TL_ASSERT(!second || best->head < second->head || (best->head == second->head && best < second));
     int64_t x = mg->hi;
     if (second) {
         /* Ties go to the older (lower index) source. */
@@ -173,6 +202,7 @@ int tl_merge_next(tl_merge *mg, size_t maxlen, const int64_t **ts, const tl_hand
 
 int tl_cur_next_run(tl_merge *mg, tl_cur *c, const int64_t **ts, const tl_handle **h, size_t *len)
 {
+    TL_ASSERT(c >= mg->c && c < mg->c + mg->nc && !mg->run);
     if (!c->live)
         return 0;
     take(mg, c, run_end(c, mg->hi), SIZE_MAX, ts, h, len);

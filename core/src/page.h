@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "timelog.h"
+#include "tl_assert.h"
 
 typedef struct tl_page {
     const int64_t *ts;
@@ -21,6 +22,18 @@ typedef struct tl_page {
     size_t n;
     int64_t min, max;
 } tl_page;
+
+/* Bytes of page memory per record: its timestamp in one array and its
+ * handle in the other (struct of arrays, no padding).  Memory budgets
+ * (memtable_max_bytes, target_page_bytes) are converted to records by it. */
+#define TL_RECORD_BYTES (sizeof(int64_t) + sizeof(tl_handle))
+_Static_assert(TL_RECORD_BYTES == 16, "the documented budgets assume 16-byte records");
+
+/* The O(1) part of the page invariants above (for asserts). */
+static inline int tl_page_ok(const tl_page *p)
+{
+    return p->n > 0 && p->ts && p->h && p->min == p->ts[0] && p->max == p->ts[p->n - 1];
+}
 
 /* A record as the out-of-order buffer stores it. */
 typedef struct tl_pair {
@@ -31,6 +44,7 @@ typedef struct tl_pair {
 /* First index in [lo, hi) with a[i] >= k (hi if none). */
 static inline size_t tl_lower_bound(const int64_t *a, size_t lo, size_t hi, int64_t k)
 {
+    TL_ASSERT(lo <= hi);
     while (lo < hi) {
         size_t m = lo + (hi - lo) / 2;
         if (a[m] < k)
@@ -44,6 +58,7 @@ static inline size_t tl_lower_bound(const int64_t *a, size_t lo, size_t hi, int6
 /* First index in [lo, hi) with a[i] > k (hi if none). */
 static inline size_t tl_upper_bound(const int64_t *a, size_t lo, size_t hi, int64_t k)
 {
+    TL_ASSERT(lo <= hi);
     while (lo < hi) {
         size_t m = lo + (hi - lo) / 2;
         if (a[m] <= k)
@@ -55,7 +70,7 @@ static inline size_t tl_upper_bound(const int64_t *a, size_t lo, size_t hi, int6
 }
 
 /* Upper bound searched by galloping from `from`: cheap for short runs. */
-static inline size_t tl_gallop_upper(const int64_t *a, size_t from, size_t n, int64_t k)
+static inline size_t tl_gallop_upper_(const int64_t *a, size_t from, size_t n, int64_t k)
 {
     if (from >= n || a[from] > k)
         return from;
@@ -68,9 +83,17 @@ static inline size_t tl_gallop_upper(const int64_t *a, size_t from, size_t n, in
     return tl_upper_bound(a, lo + 1, hi, k);
 }
 
+static inline size_t tl_gallop_upper(const int64_t *a, size_t from, size_t n, int64_t k)
+{
+    size_t r = tl_gallop_upper_(a, from, n, k);
+    TL_ASSERT(r >= from && (r >= n || a[r] > k) && (r == from || a[r - 1] <= k));
+    return r;
+}
+
 /* First page index in [lo, np) whose max >= k (np if none). */
 static inline size_t tl_pages_find(const tl_page *p, size_t lo, size_t np, int64_t k)
 {
+    TL_ASSERT(lo <= np);
     size_t hi = np;
     while (lo < hi) {
         size_t m = lo + (hi - lo) / 2;
@@ -86,7 +109,7 @@ static inline size_t tl_pages_find(const tl_page *p, size_t lo, size_t np, int64
  * spaced, so guess the position by interpolation and gallop from there
  * (a few probes in nearby cache lines instead of a dozen dependent misses);
  * the gallop bounds the cost for skewed data to about 2*log2(n). */
-static inline size_t tl_seek_lower(const int64_t *a, size_t n, int64_t k)
+static inline size_t tl_seek_lower_(const int64_t *a, size_t n, int64_t k)
 {
     if (n == 0 || k <= a[0])
         return 0;
@@ -119,8 +142,14 @@ static inline size_t tl_seek_lower(const int64_t *a, size_t n, int64_t k)
     return tl_lower_bound(a, lo, hi, k);
 }
 
-/* tl_pages_find(p, 0, np, k) by interpolation + gallop (see tl_seek_lower). */
-static inline size_t tl_pages_seek(const tl_page *p, size_t np, int64_t k)
+static inline size_t tl_seek_lower(const int64_t *a, size_t n, int64_t k)
+{
+    size_t r = tl_seek_lower_(a, n, k);
+    TL_ASSERT(r == tl_lower_bound(a, 0, n, k)); /* same answer, fewer probes */
+    return r;
+}
+
+static inline size_t tl_pages_seek_(const tl_page *p, size_t np, int64_t k)
 {
     if (np == 0 || k <= p[0].max)
         return 0;
@@ -150,6 +179,14 @@ static inline size_t tl_pages_seek(const tl_page *p, size_t np, int64_t k)
         lo = hi >= step ? hi - step : 0;
     }
     return tl_pages_find(p, lo, hi, k);
+}
+
+/* tl_pages_find(p, 0, np, k) by interpolation + gallop (see tl_seek_lower). */
+static inline size_t tl_pages_seek(const tl_page *p, size_t np, int64_t k)
+{
+    size_t r = tl_pages_seek_(p, np, k);
+    TL_ASSERT(r == tl_pages_find(p, 0, np, k));
+    return r;
 }
 
 /* Stable sort by ts; tmp must hold n pairs. */

@@ -1,6 +1,7 @@
 /*
- * reader.h - what iterators and span enumerators share: sizing a snapshot's
- * sources and adding them, in age order, to a merge.
+ * reader.h - the reader unit (reader.c): what iterators, span enumerators and
+ * counts share: query validation and bounds, sizing a snapshot's sources and
+ * adding them, in age order, to a merge.
  */
 #ifndef TL_READER_H
 #define TL_READER_H

@@ -9,6 +9,7 @@
 
 tl_status tl_retired_reserve(tl_retired *q, size_t extra)
 {
+    TL_ASSERT(q->head <= q->n && q->n <= q->cap);
     if (q->cap - q->n >= extra)
         return TL_OK;
     size_t live = q->n - q->head;
@@ -43,6 +44,8 @@ size_t tl_retired_drain(tl_retired *q, uint64_t min_epoch, tl_handle *out, size_
     size_t k = 0;
     while (k < cap && q->head < q->n && q->v[q->head].epoch < min_epoch)
         out[k++] = q->v[q->head++].h;
+    /* Releasable entries are a prefix (epochs non-decreasing, retired.h). */
+    TL_ASSERT(k == cap || q->head == q->n || q->v[q->n - 1].epoch >= min_epoch);
     if (q->head == q->n) {
         /* Empty: give the memory back so an idle log holds nothing. */
         tl_free(q->v);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "timelog.h"
+#include "tl_assert.h"
 
 typedef struct tl_retired_ent {
     tl_handle h;
@@ -33,6 +34,8 @@ static inline size_t tl_retired_len(const tl_retired *q) { return q->n - q->head
 tl_status tl_retired_reserve(tl_retired *q, size_t extra);
 static inline void tl_retired_push(tl_retired *q, tl_handle h, uint64_t epoch)
 {
+    TL_ASSERT(q->n < q->cap);                                  /* reserved first */
+    TL_ASSERT(q->n == q->head || q->v[q->n - 1].epoch <= epoch); /* FIFO by epoch */
     q->v[q->n].h = h;
     q->v[q->n].epoch = epoch;
     q->n++;

@@ -36,6 +36,7 @@ tl_status tl_spans_open(tl_snapshot *snap, int64_t t1, int64_t t2, int32_t kind,
     tl_merge_init(&sp->mg, curs, t1 < t2 ? t2 - 1 : INT64_MIN, NULL);
     if (t1 < t2)
         tl_reader_add_sources(snap, &sp->mg, mtpages, t1, kind == TL_SPANS_ALL);
+    TL_ASSERT(sp->mg.nc <= nsrc); /* tl_reader_sizes counted every source */
     tl_rc_inc(&snap->rc);
     sp->snap = snap;
     sp->ci = 0;
@@ -55,6 +56,8 @@ tl_status tl_spans_next(tl_spans *sp, tl_span *out)
         const tl_handle *h;
         size_t len;
         if (tl_cur_next_run(&sp->mg, &sp->mg.c[sp->ci], &ts, &h, &len)) {
+            /* A span is a non-empty sorted stretch of one page. */
+            TL_ASSERT(len > 0 && tl_dbg_sorted(ts, len));
             tl_rc_inc(&sp->snap->rc);
             out->ts = ts;
             out->h = h;

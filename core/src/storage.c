@@ -8,6 +8,17 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "tl_assert.h"
+
+/* Pages p[0..np) are each valid and in time order, one after the other
+ * (what a source's cursor assumes, merge.h). */
+TL_DEBUG_FN int pages_ordered(const tl_page *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!tl_page_ok(&p[i]) || (i > 0 && p[i - 1].max > p[i].min))
+            return 0;
+    return 1;
+}
 
 static tl_slab *slab_new(size_t size)
 {
@@ -42,9 +53,9 @@ void tl_slab_trim(tl_slab **cur)
 
 tl_memrun *tl_memrun_new(size_t n, uint64_t seq, tl_slab **cur, size_t slab_bytes)
 {
-    if (n == 0 || n > (SIZE_MAX - 64) / 16)
+    if (n == 0 || n > (SIZE_MAX - 64) / TL_RECORD_BYTES)
         return NULL;
-    size_t need = n * 16;
+    size_t need = n * TL_RECORD_BYTES;
     tl_memrun *r = tl_alloc(sizeof *r);
     if (!r)
         return NULL;
@@ -67,6 +78,7 @@ tl_memrun *tl_memrun_new(size_t n, uint64_t seq, tl_slab **cur, size_t slab_byte
     r->ts = (int64_t *)(s->base + s->used);
     r->h = (tl_handle *)(r->ts + n);
     s->used += need;
+    TL_ASSERT(s->used <= s->size);
     tl_rc_init(&r->rc);
     r->seq = seq;
     r->n = n;
@@ -77,6 +89,8 @@ tl_memrun *tl_memrun_new(size_t n, uint64_t seq, tl_slab **cur, size_t slab_byte
 
 void tl_memrun_seal(tl_memrun *r)
 {
+    /* A memrun is one sorted run (storage.h); empty ones are never made. */
+    TL_ASSERT(r->n > 0 && tl_dbg_sorted(r->ts, r->n));
     r->page.ts = r->ts;
     r->page.h = r->h;
     r->page.n = r->n;
@@ -114,6 +128,7 @@ static tl_segment *seg_alloc(size_t np)
 
 tl_segment *tl_segment_from_memrun(tl_memrun *r, size_t page_records)
 {
+    TL_ASSERT(page_records > 0 && r->page.n == r->n && r->n > 0); /* sealed */
     size_t np = (r->n + page_records - 1) / page_records;
     tl_segment *s = seg_alloc(np);
     if (!s)
@@ -123,6 +138,7 @@ tl_segment *tl_segment_from_memrun(tl_memrun *r, size_t page_records)
         size_t n = r->n - off < page_records ? r->n - off : page_records;
         s->pages[i] = (tl_page){r->ts + off, r->h + off, n, r->ts[off], r->ts[off + n - 1]};
     }
+    TL_ASSERT(pages_ordered(s->pages, np));
     tl_memrun_retain(r);
     s->backing = r;
     s->seq = r->seq;
@@ -135,12 +151,14 @@ tl_segment *tl_segment_from_memrun(tl_memrun *r, size_t page_records)
 
 tl_segment *tl_segment_new_owned(const tl_page *pages, size_t np, void *block, size_t block_bytes)
 {
+    TL_ASSERT(np > 0 && pages_ordered(pages, np));
     tl_segment *s = seg_alloc(np);
     if (!s)
         return NULL;
     memcpy(s->pages, pages, np * sizeof *pages);
     for (size_t i = 0; i < np; i++)
         s->n += pages[i].n;
+    TL_ASSERT(s->n * TL_RECORD_BYTES <= block_bytes); /* the block holds every page */
     s->block = block;
     s->block_bytes = block_bytes;
     s->bytes += block_bytes;
@@ -163,8 +181,13 @@ void tl_segment_release(tl_segment *s)
 tl_level *tl_level_new(tl_segment *const *segs, size_t nseg, uint64_t seq)
 {
     size_t np = 0;
-    for (size_t i = 0; i < nseg; i++)
+    for (size_t i = 0; i < nseg; i++) {
+        /* storage.h: ordered by time, non-overlapping except for equal
+         * timestamps straddling a boundary. */
+        TL_ASSERT(segs[i]->np > 0 && segs[i]->min <= segs[i]->max);
+        TL_ASSERT(i == 0 || segs[i - 1]->max <= segs[i]->min);
         np += segs[i]->np;
+    }
     tl_level *l = tl_zalloc(sizeof *l);
     if (!l)
         return NULL;
@@ -193,6 +216,8 @@ tl_level *tl_level_new(tl_segment *const *segs, size_t nseg, uint64_t seq)
         l->n += segs[i]->n;
         l->bytes += segs[i]->bytes;
     }
+    /* One binary search over the flat page array must see sorted pages. */
+    TL_ASSERT(pages_ordered(l->pages, l->npages));
     return l;
 }
 
@@ -266,6 +291,15 @@ tl_manifest *tl_manifest_new(tl_memrun *const *ma, size_t na, tl_memrun *const *
         span_minmax(m, l1->pages[0].min, l1->pages[l1->npages - 1].max);
         m->nrec += l1->n;
     }
+    /* Watermarks grow with insertion age within L0 and the sealed queue,
+     * and the queue's runs were sealed after every L0 segment's (tombs.h). */
+    for (size_t i = 1; i < m->nl0; i++)
+        TL_ASSERT(m->l0[i - 1]->seq <= m->l0[i]->seq);
+    for (size_t i = 1; i < m->nmem; i++)
+        TL_ASSERT(m->mem[i - 1]->seq <= m->mem[i]->seq);
+    TL_ASSERT(m->nl0 == 0 || m->nmem == 0 || m->l0[m->nl0 - 1]->seq <= m->mem[0]->seq);
+    TL_ASSERT(m->nrec == 0 || m->min <= m->max);
+    TL_ASSERT(m->nrec == m->mem_records + m->l0_records + l1->n);
     return m;
 }
 

@@ -22,6 +22,8 @@ tl_status tl_tombs_reserve(tl_tombs *t, size_t extra)
 
 void tl_tombs_push(tl_tombs *t, int64_t t1, int64_t t2, uint64_t seq, int merge_ok)
 {
+    TL_ASSERT(t1 < t2);
+    TL_ASSERT(t->n == 0 || t->v[t->n - 1].seq < seq); /* ascending seq order */
     if (merge_ok && t->n > 0) {
         tl_tomb *l = &t->v[t->n - 1];
         if (t1 <= l->t2 && t2 >= l->t1) {
@@ -33,6 +35,7 @@ void tl_tombs_push(tl_tombs *t, int64_t t1, int64_t t2, uint64_t seq, int merge_
             return;
         }
     }
+    TL_ASSERT(t->n < t->cap); /* reserved by the caller */
     t->v[t->n++] = (tl_tomb){t1, t2, seq};
 }
 
@@ -44,6 +47,7 @@ void tl_tombs_fold(tl_tombs *t, uint64_t upto)
     for (size_t i = k; i < t->n; i++)
         t->v[i - k] = t->v[i];
     t->n -= k;
+    TL_ASSERT(t->n == 0 || t->v[0].seq > upto);
     if (t->n == 0) {
         tl_free(t->v);
         t->v = NULL;
@@ -105,5 +109,9 @@ size_t tl_tombs_coalesce(const tl_tomb *v, size_t n, uint64_t w, tl_ival *out)
             out[m++] = out[i];
         }
     }
+    /* Coalesced: sorted, disjoint and not touching (tl_ival_find and the
+     * cursors rely on it). */
+    for (size_t i = 0; i < m; i++)
+        TL_ASSERT(out[i].a < out[i].b && (i == 0 || out[i - 1].b < out[i].a));
     return m;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "timelog.h"
+#include "tl_assert.h"
 
 typedef struct tl_tomb {
     int64_t t1, t2; /* [t1, t2), t1 < t2 */
@@ -65,6 +66,8 @@ static inline size_t tl_ival_find(const tl_ival *v, size_t n, int64_t key)
         else
             hi = m;
     }
+    TL_ASSERT(lo == n || v[lo].b > key);
+    TL_ASSERT(lo == 0 || v[lo - 1].b <= key);
     return lo;
 }
 

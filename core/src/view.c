@@ -1,8 +1,11 @@
 /*
  * view.c - per-source tombstone intervals for a manifest (see view.h).
- * Sources are visited L1, L0 (oldest first), memruns (oldest first): their
- * watermarks are non-decreasing along that order, so equal watermarks are
- * adjacent and share one interval list.
+ * Sources are visited L1, L0 (oldest first), memruns (oldest first).  Along
+ * L0 then the memruns watermarks are non-decreasing (asserted by
+ * tl_manifest_new), so equal watermarks are adjacent and share one interval
+ * list.  L1's watermark may be newer than a memrun's (a run sealed while a
+ * compaction ran, before a delete that compaction then applied); such a
+ * list is simply built on its own.
  */
 #include "view.h"
 
@@ -39,6 +42,7 @@ tl_status tl_view_build(tl_manifest *m, const tl_tomb *t, size_t nt, tl_view **o
         tv[i].n = k ? tl_tombs_coalesce(t, nt, ws[i], v->pool + off) : 0;
         off += k;
     }
+    TL_ASSERT(off == total);
     tl_free(ws);
     tl_rc_init(&v->rc);
     tl_manifest_retain(m);

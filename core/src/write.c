@@ -27,6 +27,7 @@ static inline int is_closed(tl_log *log) { return atomic_load_explicit(&log->clo
  * concurrently only makes the next safe point a little more generous. */
 static inline void owe_drain(tl_log *log, uint64_t n)
 {
+    TL_ASSERT_WLOCKED(log);
     uint64_t v = atomic_load_explicit(&log->drain_owed, memory_order_relaxed);
     atomic_store_explicit(&log->drain_owed, v + n, memory_order_relaxed);
 }
@@ -34,9 +35,9 @@ static inline void owe_drain(tl_log *log, uint64_t n)
 /* Take wlock on an open log; on error nothing is held. */
 static tl_status lock_open(tl_log *log)
 {
-    pthread_mutex_lock(&log->wlock);
+    tl_wlock(log);
     if (is_closed(log)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_err_closed();
     }
     return TL_OK;
@@ -47,9 +48,11 @@ static tl_status lock_open(tl_log *log)
  * has been released and the message set. */
 static tl_status make_room(tl_log *log, int *busy)
 {
+    TL_ASSERT_WLOCKED(log);
+    TL_ASSERT(mt_full(log));
     if (log->man->nmem < (uint64_t)log->cfg.sealed_max_runs) {
         if (tl_seal_locked(log) != TL_OK) {
-            pthread_mutex_unlock(&log->wlock);
+            tl_wunlock(log);
             return tl_log_nomem(log, "sealing the memtable");
         }
         return TL_OK;
@@ -58,7 +61,7 @@ static tl_status make_room(tl_log *log, int *busy)
         /* Compact too once L0 would reach the trigger, so that read fan-out
          * stays bounded without a background worker. */
         int compact = log->man->nl0 + log->man->nmem + 1 >= TL_L0_TRIGGER;
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         tl_status st = tl_maintain(log, compact, 1);
         if (st != TL_OK)
             return st;
@@ -88,11 +91,11 @@ tl_status tl_append(tl_log *log, int64_t ts, tl_handle h)
             return st;
     }
     if (tl_mt_append(&log->mt, ts, h) != TL_OK) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "appending a record");
     }
     owe_drain(log, 1);
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return busy_status(log, busy);
 }
 
@@ -112,11 +115,15 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
     if (lock_open(log) != TL_OK)
         return TL_ESTATE;
     int busy = 0;
-    size_t i = 0;
+    size_t i = 0, owed = 0; /* records [0, owed) already counted for pacing */
     while (i < n) {
         size_t room;
         int b = 0;
         if (mt_full(log)) {
+            /* make_room may drop wlock (and fail without it): count what
+             * this batch stored so far while wlock is still held. */
+            owe_drain(log, i - owed);
+            owed = i;
             tl_status st = make_room(log, &b);
             if (st != TL_OK) {
                 if (accepted)
@@ -138,8 +145,8 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
                 continue;
             }
             if (tl_mt_append(&log->mt, ts[i], h[i]) != TL_OK) {
-                owe_drain(log, i);
-                pthread_mutex_unlock(&log->wlock);
+                owe_drain(log, i - owed);
+                tl_wunlock(log);
                 if (accepted)
                     *accepted = i;
                 return tl_log_nomem(log, "appending a batch");
@@ -147,8 +154,8 @@ tl_status tl_append_batch(tl_log *log, const int64_t *ts, const tl_handle *h, si
             i++;
         }
     }
-    owe_drain(log, n);
-    pthread_mutex_unlock(&log->wlock);
+    owe_drain(log, n - owed);
+    tl_wunlock(log);
     if (accepted)
         *accepted = n;
     return busy_status(log, busy);
@@ -161,18 +168,23 @@ tl_status tl_delete_range(tl_log *log, int64_t t1, int64_t t2)
     if (lock_open(log) != TL_OK)
         return TL_ESTATE;
     if (t1 >= t2) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return TL_OK;
     }
     size_t cnt = tl_mt_count_range(&log->mt, t1, t2);
+    size_t ret_before = tl_retired_len(&log->ret);
     const tl_manifest *m = log->man;
     int need_tomb = m->nrec > 0 && m->min < t2 && m->max >= t1;
     if ((cnt && tl_retired_reserve(&log->ret, cnt) != TL_OK) ||
         (need_tomb && tl_tombs_reserve(&log->tombs, 1) != TL_OK) ||
         (cnt && tl_mt_delete(&log->mt, t1, t2, &log->ret, log->epoch) != TL_OK)) {
-        pthread_mutex_unlock(&log->wlock);
+        tl_wunlock(log);
         return tl_log_nomem(log, "deleting a range");
     }
+    /* Unflushed records of the range are removed at once, their handles
+     * retired (design.md section 3). */
+    TL_ASSERT(tl_mt_count_range(&log->mt, t1, t2) == 0);
+    TL_ASSERT(tl_retired_len(&log->ret) == ret_before + cnt);
     if (cnt)
         log->epoch++;
     if (need_tomb) {
@@ -185,7 +197,7 @@ tl_status tl_delete_range(tl_log *log, int64_t t1, int64_t t2)
         if (log->tombs.n >= TL_TOMB_TRIGGER)
             tl_maint_notify(log);
     }
-    pthread_mutex_unlock(&log->wlock);
+    tl_wunlock(log);
     return TL_OK;
 }
 

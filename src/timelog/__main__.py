@@ -22,16 +22,19 @@ Without numpy the span step says it is skipped (``pip install
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
 import sys
 import time
-from collections import deque
+from bisect import bisect_left
 from datetime import datetime, timezone
 
 BACKEND_NAMES = ("capi", "cython", "cffi")
 START_MS = 1_700_000_000_000  # 2023-11-14T22:13:20Z, the stream's first event
+MAX_LATE_MS = 2_000  # a late event is stamped up to this much before its arrival
+STREAM_FLOOR = START_MS - MAX_LATE_MS  # no generated timestamp is lower
 SENSORS = tuple(f"sensor-{i:02d}" for i in range(16))
 
 
@@ -50,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--retention", type=float, default=900.0,
                    help="rolling retention window in seconds of stream time (default: "
                    "%(default)s)")
+    p.add_argument("--chunk", type=int, default=50_000,
+                   help="events per log.extend() call; a retention delete_before follows "
+                   "each call (default: %(default)s)")
     p.add_argument("--queries", type=int, default=10_000,
                    help="range and point queries to run (default: %(default)s)")
     p.add_argument("--seed", type=int, default=2026, help="random seed (default: %(default)s)")
@@ -60,8 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--records must be >= 1")
     if not 0.0 <= args.late < 1.0:
         p.error("--late must be in [0, 1)")
-    if args.retention <= 0:
-        p.error("--retention must be > 0")
+    if not 0.001 <= args.retention < 1e15:  # also rejects NaN and infinity
+        p.error("--retention must be a number of seconds, at least 0.001 (one millisecond)")
+    if args.chunk < 1:
+        p.error("--chunk must be >= 1")
     if args.queries < 1:
         p.error("--queries must be >= 1")
     return args
@@ -134,6 +142,87 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+class _Chunk:
+    """The timestamps of one ``extend`` call and the deletes made after it."""
+
+    __slots__ = ("ts", "floor", "holes")
+
+    def __init__(self, ts: list[int]) -> None:
+        self.ts = sorted(ts)
+        self.floor: int | None = None  # hides ts < floor (delete_before)
+        self.holes: list[tuple[int, int]] = []  # hides lo <= ts < hi (delete_range)
+
+    def visible(self) -> list[int]:
+        ts = self.ts
+        if self.floor is not None:
+            ts = ts[bisect_left(ts, self.floor):]
+        for lo, hi in self.holes:
+            i, j = bisect_left(ts, lo), bisect_left(ts, hi)
+            if i < j:
+                ts = ts[:i] + ts[j:]
+        return ts
+
+
+class StreamModel:
+    """What the log holds after the demo's writes, computed without the log.
+
+    It follows the engine's delete semantics (docs/design.md §3): a delete
+    is a sequenced tombstone, so ``delete_before(c)`` and ``delete_range(lo,
+    hi)`` hide only the records inserted *before* the call.  A late record
+    inserted after the last ``delete_before``, or any record when no
+    ``delete_before`` has run yet (a stream shorter than the retention
+    window), stays visible even if it is stamped below the cutoff or before
+    the stream's start, until a later delete covers it.
+
+    Records are kept per ``extend`` call with the deletes made after it; a
+    chunk whose records are all hidden is dropped, so the model's memory
+    stays proportional to what the log holds.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[_Chunk] = []
+        self._visible: list[int] | None = None
+        self.deletes_before = 0  # delete_before calls so far
+        self.cutoff: int | None = None  # the last delete_before cutoff
+
+    def extend(self, timestamps: list[int]) -> None:
+        self._chunks.append(_Chunk(timestamps))
+        self._visible = None
+
+    def delete_before(self, cutoff: int) -> None:
+        self.deletes_before += 1
+        self.cutoff = cutoff
+        for c in self._chunks:
+            if c.floor is None or cutoff > c.floor:
+                c.floor = cutoff
+        self._chunks = [c for c in self._chunks if c.ts and c.ts[-1] >= c.floor]  # type: ignore[operator]
+        self._visible = None
+
+    def delete_range(self, lo: int, hi: int) -> None:
+        if lo < hi:
+            for c in self._chunks:
+                c.holes.append((lo, hi))
+            self._visible = None
+
+    def visible(self) -> list[int]:
+        """Every visible timestamp, sorted (equal timestamps repeated)."""
+        if self._visible is None:
+            out: list[int] = []
+            for c in self._chunks:
+                out.extend(c.visible())
+            out.sort()
+            self._visible = out
+        return self._visible
+
+    def count(self, lo: int, hi: int) -> int:
+        """Visible records with ``lo <= ts < hi``."""
+        v = self.visible()
+        return max(0, bisect_left(v, hi) - bisect_left(v, lo))
+
+    def __len__(self) -> int:
+        return len(self.visible())
+
+
 class Demo:
     def __init__(self, args: argparse.Namespace) -> None:
         import timelog
@@ -147,12 +236,12 @@ class Demo:
         self.summary: list[tuple[str, str, float, str]] = []
         self.failures: list[str] = []
         self.log = None
-        # Stream bookkeeping, used to check what the log returns.
-        self.cutoff = START_MS  # retention cutoff applied so far (monotonic)
-        self.max_ts = START_MS
-        self.recent: deque[tuple[int, list[int]]] = deque()  # (max ts, ts) per chunk
-        self.outage: tuple[int, int] | None = None
-        self.expected = 0
+        # Bookkeeping, used to check what the log returns: every write goes
+        # to the log and to the model.  ``journal`` (a list, or None) also
+        # records the writes, for the tests.
+        self.model = StreamModel()
+        self.journal: list[tuple] | None = None
+        self.clock = START_MS  # stream time: the newest event's nominal time
 
     # -- helpers ---------------------------------------------------------
     def say(self, text: str = "") -> None:
@@ -171,15 +260,29 @@ class Demo:
             self.say(f"   CHECK FAILED: {what}")
             self.failures.append(what)
 
-    def visible(self, t: int) -> bool:
-        """Whether the demo's own bookkeeping says ``t`` is still in the log."""
-        if t < self.cutoff:
-            return False
-        return not (self.outage and self.outage[0] <= t < self.outage[1])
-
     def expected_in(self, lo: int, hi: int) -> int:
-        """Records of the generated stream visible in ``[lo, hi)``."""
-        return sum(1 for _, chunk in self.recent for t in chunk if lo <= t < hi and self.visible(t))
+        """Records the log should hold in ``[lo, hi)``, per the model."""
+        return self.model.count(lo, hi)
+
+    @property
+    def expected(self) -> int:
+        return len(self.model)
+
+    def bounds(self) -> tuple[int, int]:
+        """``[first, last + 1)`` of the visible records (an empty range if none)."""
+        v = self.model.visible()
+        return (v[0], v[-1] + 1) if v else (self.clock, self.clock)
+
+    def write(self, op: str, *args: object) -> float:
+        """Apply one write (``extend``, ``delete_before``, ``delete_range``)
+        to the log, then to the model and the journal; return its seconds."""
+        t0 = time.perf_counter()
+        getattr(self.log, op)(*args)
+        dt = time.perf_counter() - t0
+        getattr(self.model, op)(*args[:1] if op == "extend" else args)
+        if self.journal is not None:
+            self.journal.append((op, *(args[:1] if op == "extend" else args)))
+        return dt
 
     # -- steps -----------------------------------------------------------
     def run(self) -> int:
@@ -203,9 +306,15 @@ class Demo:
             self.batch_scan()
             self.span_scan()
             self.close()
-        finally:
+        except BaseException:
+            # An interrupted step (Ctrl-C) can leave a reader alive in its
+            # frame, which the traceback keeps: close() is then refused, and
+            # its TimelogBusyError must not hide the real exception.  The
+            # log is freed with its last reader.
             if not self.log.closed:
-                self.log.close()
+                with contextlib.suppress(tl.TimelogBusyError):
+                    self.log.close()
+            raise
         self.print_summary()
         if self.failures:
             self.say(f"\n{len(self.failures)} check(s) failed: {'; '.join(self.failures)}")
@@ -216,78 +325,77 @@ class Demo:
     def ingest(self) -> None:
         a = self.args
         n = a.records
-        chunk = 50_000
+        chunk = a.chunk
         retention_ms = int(a.retention * 1000)
         self.step(
             f"1. ingest {n:,} events (1 per ms from {iso(START_MS)} UTC, {a.late:.0%} late by "
-            f"up to 2 s), keeping a rolling {a.retention:g} s retention window"
+            f"up to {MAX_LATE_MS / 1000:g} s), keeping a rolling {a.retention:g} s retention "
+            "window"
         )
         self.say(
             f"   each chunk of {chunk:,}: log.extend(timestamps, payloads), then "
-            f"log.delete_before(newest - {retention_ms:,} ms)"
+            f"log.delete_before(newest - {retention_ms:,} ms) once that is past the "
+            "stream's start"
         )
         rnd = self.rnd
-        log = self.log
         bar = Progress("ingest", n, self.show_progress)
         t_extend = t_delete = 0.0
-        late = deletes = 0
+        late = 0
+        trimmed = START_MS  # delete_before cutoffs only move forward, from the start
         for i0 in range(0, n, chunk):
             c = min(chunk, n - i0)
             ts = list(range(START_MS + i0, START_MS + i0 + c))
             k = int(c * a.late + rnd.random())
             for j in rnd.sample(range(c), k):
-                ts[j] -= rnd.randint(1, 2000)
+                ts[j] -= rnd.randint(1, MAX_LATE_MS)
             late += k
             payloads = [(SENSORS[(i0 + j) % 16], i0 + j) for j in range(c)]
-            t0 = time.perf_counter()
-            log.extend(ts, payloads)
-            t1 = time.perf_counter()
-            self.max_ts = max(self.max_ts, START_MS + i0 + c - 1)
-            cutoff = self.max_ts - retention_ms
-            if cutoff > self.cutoff:
-                log.delete_before(cutoff)
-                self.cutoff = cutoff
-                deletes += 1
-            t_delete += time.perf_counter() - t1
-            t_extend += t1 - t0
-            self.recent.append((max(ts), ts))
-            while self.recent and self.recent[0][0] < self.cutoff:
-                self.recent.popleft()
+            t_extend += self.write("extend", ts, payloads)
+            self.clock = START_MS + i0 + c - 1
+            cutoff = self.clock - retention_ms
+            if cutoff > trimmed:
+                t_delete += self.write("delete_before", cutoff)
+                trimmed = cutoff
             bar.update(i0 + c)
         bar.finish()
         dt = t_extend + t_delete
-        self.expected = self.expected_in(self.cutoff, self.max_ts + 1)
+        deletes = self.model.deletes_before
         self.say(
             f"   {n:,} events ({late:,} late) in {dt:.2f} s: {rate(n, dt, 'events')} "
             f"(extend {t_extend:.2f} s, {deletes:,} x delete_before {t_delete * 1e3:.1f} ms)"
         )
-        self.say(
-            f"   retained: ts >= {self.cutoff:,} ({iso(self.cutoff)}), about "
-            f"{self.expected:,} records"
-        )
+        cut = self.model.cutoff
+        if cut is not None:
+            self.say(
+                f"   retained: {self.expected:,} records, ts >= {cut:,} ({iso(cut)} UTC)"
+            )
+        else:
+            self.say(
+                f"   retained: all {self.expected:,} records: the stream ({n / 1000:g} s) is "
+                f"shorter than the retention window, so no delete_before has run; late "
+                "events stamped before the stream's start are kept too"
+            )
         self.record("ingest + retention", f"{n:,} events", dt, rate(n, dt, "events"))
 
     def snapshot_and_outage(self) -> None:
         log = self.log
-        span_ms = max(1, min(60_000, (self.max_ts - self.cutoff) // 10))
-        lo = self.cutoff + (self.max_ts - self.cutoff) // 2
+        first, end = self.bounds()
+        span_ms = max(1, min(60_000, (end - first) // 10))
+        lo = first + (end - first) // 2
         hi = lo + span_ms
         self.step(f"2. snapshot isolation: delete a {span_ms:,} ms 'outage' while a reader is open")
         before = self.expected_in(lo, hi)
         reader = log.range(lo, hi)  # snapshot taken here
-        t0 = time.perf_counter()
-        log.delete_range(lo, hi)
-        dt = time.perf_counter() - t0
-        self.outage = (lo, hi)
+        dt = self.write("delete_range", lo, hi)
         old_view = sum(1 for _ in reader)
         new_view = sum(1 for _ in log[lo:hi])
-        self.expected -= before
         self.say(f"   log.delete_range({lo:,}, {hi:,}) took {dt * 1e6:.0f} us")
         self.say(
             f"   reader opened before the delete still yields {old_view:,} records; "
             f"a new one yields {new_view:,}"
         )
-        self.check(old_view == before and new_view == 0, "old snapshot unchanged, new one empty")
+        self.check(old_view == before and new_view == 0 and self.expected_in(lo, hi) == 0,
+                   f"old snapshot unchanged ({before:,} records), new one empty")
         self.record("delete_range (outage)", f"{before:,} records hidden", dt, "-")
 
     def maintenance(self) -> None:
@@ -312,7 +420,8 @@ class Demo:
         self.record("flush + compact", f"{stored:,} records stored", t2 - t0, "-")
 
     def _query_starts(self, width: int) -> list[int]:
-        lo, hi = self.cutoff, max(self.cutoff + 1, self.max_ts - width)
+        first, end = self.bounds()
+        lo, hi = first, max(first + 1, end - width)
         return [self.rnd.randrange(lo, hi) for _ in range(self.args.queries)]
 
     def range_queries(self) -> None:
@@ -332,6 +441,8 @@ class Demo:
         bar.finish()
         self.say(f"   {found:,} records in {dt:.2f} s: {rate(q, dt, 'queries')}, "
                  f"{found / q:.1f} records per query")
+        want = sum(self.expected_in(s, s + 100) for s in starts)
+        self.check(found == want, f"{found:,} records found == {want:,} expected")
         sample = starts[: min(50, q)]
         self.check(
             all(len(list(log.range(s, s + 100))) == self.expected_in(s, s + 100) for s in sample),
@@ -341,10 +452,9 @@ class Demo:
 
     def point_queries(self) -> None:
         q = self.args.queries
-        newest = self.recent[-1][1]
         self.step(f"5. {q:,} point queries: log.at(t) for timestamps seen in the stream")
-        picks = (self.rnd.choice(newest) for _ in range(q * 2))
-        targets = [t for t in picks if self.visible(t)][:q]
+        visible = self.model.visible()
+        targets = [self.rnd.choice(visible) for _ in range(q)] if visible else []
         log = self.log
         hits = 0
         t0 = time.perf_counter()
@@ -354,7 +464,9 @@ class Demo:
         dt = time.perf_counter() - t0
         self.say(f"   {len(targets):,} queries, {hits:,} records in {dt:.3f} s: "
                  f"{rate(len(targets), dt, 'queries')}")
-        self.check(hits >= len(targets), "every queried timestamp was found")
+        want = sum(self.expected_in(t, t + 1) for t in targets)
+        self.check(hits == want, f"{hits:,} records found == {want:,} expected "
+                   "(every queried timestamp, with its duplicates)")
         self.record("point queries", f"{len(targets):,} x at(t)", dt,
                     rate(len(targets), dt, "queries"))
 
@@ -377,6 +489,9 @@ class Demo:
         self.say(f"   {n:,} records in {dt:.2f} s: {rate(n, dt, 'rec')}")
         self.check(n == self.expected, f"scan count {n:,} == expected {self.expected:,}")
         self.check(ordered, "batches come in timestamp order (batch boundaries)")
+        stamps = [ts for ts, _ in log.all()]  # untimed: the whole content, in order
+        self.check(stamps == self.model.visible(),
+                   "every timestamp, in order, matches the generated stream")
         self.record("next_batch scan", f"{n:,} records", dt, rate(n, dt, "rec"))
 
     def span_scan(self) -> None:
@@ -394,19 +509,23 @@ class Demo:
         lo = hi = None
         gaps = 0
         t0 = time.perf_counter()
-        for span in log.page_spans(self.cutoff, self.max_ts + 1, kind="all"):
-            arr = np.asarray(span.timestamps)
-            total += arr.shape[0]
-            spans += 1
-            lo = int(arr[0]) if lo is None else min(lo, int(arr[0]))
-            hi = int(arr[-1]) if hi is None else max(hi, int(arr[-1]))
-            steps = np.diff(arr)
-            gaps += int(np.count_nonzero(steps > 1))
-            sorted_ok = sorted_ok and not bool((steps < 0).any())
-            if spans == 1:
-                shares = not arr.flags.owndata and not arr.flags.writeable
-            del arr
-            span.close()
+        # every timestamp the stream could hold, late events before its start too
+        with log.page_spans(STREAM_FLOOR, self.clock + 1, kind="all") as span_iter:
+            for span in span_iter:
+                with span:  # closed even if the scan is interrupted
+                    arr = np.asarray(span.timestamps)
+                    try:
+                        total += arr.shape[0]
+                        spans += 1
+                        lo = int(arr[0]) if lo is None else min(lo, int(arr[0]))
+                        hi = int(arr[-1]) if hi is None else max(hi, int(arr[-1]))
+                        steps = np.diff(arr)
+                        gaps += int(np.count_nonzero(steps > 1))
+                        sorted_ok = sorted_ok and not bool((steps < 0).any())
+                        if spans == 1:
+                            shares = not arr.flags.owndata and not arr.flags.writeable
+                    finally:
+                        del arr  # a span whose buffer is exported cannot close
         dt = time.perf_counter() - t0
         self.say(f"   {spans:,} spans, {total:,} timestamps in {dt:.3f} s: "
                  f"{rate(total, dt, 'rec')}")
