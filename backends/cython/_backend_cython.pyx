@@ -69,9 +69,16 @@ cdef enum:
 cdef bint _LITTLE = byteorder == "little"
 
 
-cdef int _refuse(object self) except -1:
-    # type(self).__name__: a subclass is refused under its own name
-    raise TypeError(tlb_message(TLB_MSG_NO_CONSTRUCT).decode() % type(self).__name__)
+# Only this module holds it: the reader types are made with it, and refuse
+# construction without it (design.md section 9).
+cdef object _TOKEN = object()
+
+
+cdef inline int _check_token(object self, tuple args) except -1:
+    if len(args) != 1 or args[0] is not _TOKEN:
+        # type(self).__name__: a subclass is refused under its own name
+        raise TypeError(tlb_message(TLB_MSG_NO_CONSTRUCT).decode() % type(self).__name__)
+    return 0
 
 
 cdef int _no_pickle(object self) except -1:
@@ -124,8 +131,8 @@ cdef class _Reader:
     def __reduce_ex__(self, protocol):
         _no_pickle(self)
 
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
+    def __cinit__(self, *args):
+        _check_token(self, args)
 
     cdef void _cleanup(self) noexcept:
         pass
@@ -612,7 +619,7 @@ cdef class Timelog(_Public):
         cdef TimelogIter it
         self._check_open()
         # allocate first: it may run the GC; nothing to undo if it fails
-        it = TimelogIter.__new__(TimelogIter)
+        it = TimelogIter.__new__(TimelogIter, _TOKEN)
         st = tl_snapshot_acquire(self._log, &it._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -678,7 +685,7 @@ cdef class Timelog(_Public):
         st = tl_parse_span_kind(text, n, &k)
         if st != TL_OK:
             tlpy_status_error(st)
-        sp = PageSpanIter.__new__(PageSpanIter)
+        sp = PageSpanIter.__new__(PageSpanIter, _TOKEN)
         st = tl_snapshot_acquire(self._log, &sp._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -1085,7 +1092,7 @@ cdef class PageSpanIter(_Reader):
         # allocate before the engine call: the allocation may run the GC (and
         # finalizers that close this iterator); after it no Python code runs
         # until the new object owns the span
-        span = PageSpan.__new__(PageSpan)
+        span = PageSpan.__new__(PageSpan, _TOKEN)
         if not self._open:
             raise StopIteration
         st = tl_spans_next(self._spans, &span._span)
@@ -1150,8 +1157,8 @@ cdef class PageSpan:
             tlpy_message_error(ValueError, TLB_MSG_SPAN_CLOSED)
         return 0
 
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
+    def __cinit__(self, *args):
+        _check_token(self, args)
 
     def __reduce__(self):
         _no_pickle(self)
@@ -1224,7 +1231,7 @@ cdef class PageSpan:
         """Lazy sequence of the span's payload objects."""
         cdef PageSpanObjectsView view
         self._check()
-        view = PageSpanObjectsView.__new__(PageSpanObjectsView)
+        view = PageSpanObjectsView.__new__(PageSpanObjectsView, _TOKEN)
         view._span = self
         return view
 
@@ -1243,11 +1250,21 @@ cdef class PageSpan:
 
     def close(self):
         """Release the snapshot; BufferError while a buffer is exported."""
+        self._collect_exports()
         if not self._open:
             return
         if self._exports > 0:
             tlpy_message_error(BufferError, TLB_MSG_SPAN_EXPORTED)
         self._cleanup()
+
+    @cython.final
+    cdef int _collect_exports(self) except -1:
+        # exports held only by unreachable, not yet collected objects (a
+        # numpy array in a reference cycle) count until a collection: collect
+        # once before refusing, as Timelog.close() does
+        if self._open and self._exports > 0:
+            gc.collect()
+        return 0
 
     def __enter__(self):
         self._check()
@@ -1255,6 +1272,7 @@ cdef class PageSpan:
 
     def __exit__(self, exc_type, exc_value, traceback):
         # never raises for a live export: the span just stays open
+        self._collect_exports()
         if self._open and self._exports == 0:
             self._cleanup()
         return False
@@ -1276,8 +1294,8 @@ cdef class PageSpanObjectsView(_Public):
 
     cdef PageSpan _span        # strong
 
-    def __init__(self, *args, **kwargs):
-        _refuse(self)
+    def __cinit__(self, *args):
+        _check_token(self, args)
 
     @cython.final
     cdef PageSpan _open_span(self):
