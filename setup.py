@@ -3,7 +3,7 @@
 Backends built: all three on CPython; on PyPy only cffi (PyPy runs C-API
 extensions through its slow cpyext emulation, and cffi is the binding made for
 it).  TIMELOG_BACKENDS=capi,cython (a comma list) builds a subset.
-TIMELOG_STRICT=1 compiles the engine and the hand-written C-API binding with
+TIMELOG_STRICT=1 compiles the engine and the capi and cython bindings with
 -Wall -Wextra -Werror (nox -s lint).
 """
 import glob
@@ -98,7 +98,7 @@ def extensions():
                 "timelog._backend_cython",
                 sources=["backends/cython/_backend_cython.pyx", *CAPI_SHARED_SOURCES],
                 depends=glob.glob("backends/cython/*.pxd") + glob.glob(f"{SHARED_DIR}/*.h"),
-                extra_compile_args=["-O2"],
+                extra_compile_args=["-O2"] + (STRICT_CFLAGS if STRICT else []),
             )],
             compiler_directives={"language_level": 3},
             include_path=["backends/cython"],

@@ -1,6 +1,8 @@
-# Cython declarations of core/include/timelog.h (the frozen engine contract).
-# Every function is declared nogil: the engine never touches Python objects,
-# so the binding may release the GIL around any call that needs no Python.
+# Cython declarations of core/include/timelog.h (the engine's one public
+# header), backends/shared/messages.h (the message catalog and reprs) and
+# backends/shared/pyshared.h (conversions and errors shared with the C-API
+# binding).  Engine functions are declared nogil: the engine never touches
+# Python objects, so the binding may release the GIL around any call.
 
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
@@ -149,23 +151,39 @@ cdef extern from "timelog.h" nogil:
 
 cdef extern from "messages.h":
     enum:
-        TLB_MSG_TS_BOOL
-        TLB_MSG_TS_OVERFLOW
-        TLB_MSG_INT_OVERFLOW
         TLB_MSG_EXTEND_PAIR
         TLB_MSG_EXTEND_LENGTHS
         TLB_MSG_EXTEND_TS_ARRAY
-        TLB_MSG_SIZE_NEGATIVE
-        TLB_MSG_NO_CONSTRUCT
-        TLB_MSG_CLOSED
         TLB_MSG_SPAN_EXPORTED
         TLB_MSG_SPAN_CLOSED
-        TLB_MSG_OPTION_TYPE
         TLB_MSG_INDEX_RANGE
         TLB_MSG_INDEX_TYPE
-        TLB_MSG_OPTION_BOOL
         TLB_MSG_EXTEND_TS_TYPE
         TLB_MSG_EXTEND_OBJS_TYPE
+        TLB_MSG_NO_CONSTRUCT
         TLB_MSG_NO_PICKLE
         TLB_MSG_REINIT
     const char *tlb_message(int32_t msg_id)
+    int32_t tlb_repr_log(char *buf, size_t cap, const char *backend, const char *unit,
+                         uint64_t records, int32_t closed)
+    int32_t tlb_repr_iter(char *buf, size_t cap, int32_t query, int64_t t1, int64_t t2,
+                          int32_t closed)
+    int32_t tlb_repr_span_iter(char *buf, size_t cap, int64_t t1, int64_t t2, int32_t kind,
+                               int32_t closed)
+    int32_t tlb_repr_span(char *buf, size_t cap, uint64_t len, int64_t first, int64_t last,
+                          int32_t closed)
+    int32_t tlb_repr_objects(char *buf, size_t cap, uint64_t len, int32_t closed)
+
+
+# Each returns -1 with the exception set (Cython then propagates it).
+cdef extern from "pyshared.h":
+    int tlpy_init() except -1
+    int tlpy_status_error(tl_status st) except -1
+    int tlpy_message_error(object exc, int32_t msg_id) except -1
+    int tlpy_type_error(object exc, int32_t msg_id, object obj) except -1
+    int tlpy_closed_error() except -1
+    int tlpy_ts(object o, int64_t *out) except -1
+    int tlpy_int_option(const char *name, object o, int64_t *out) except -1
+    int tlpy_size(const char *method, object o, int64_t *out) except -1
+    int tlpy_str_option(const char *name, object o, const char **s, size_t *len) except -1
+    str tlpy_text(const char *buf)
