@@ -159,7 +159,8 @@ def test_demo_readme_sizes_on_the_default_backend(records):
     # Exactly what the README suggests, with TIMELOG_BACKEND unset; once,
     # when the suite runs on the default backend.
     if timelog.BACKEND != importable_backends()[0]:
-        pytest.skip("runs with the default backend only")
+        pytest.skip("the README command runs the default backend (TIMELOG_BACKEND unset): "
+                    "checked once, in the default backend's pass")
     res = run_python("", args=("-m", "timelog", "--records", records),
                      unset=("TIMELOG_BACKEND",))
     assert res.returncode == 0, res.stdout + res.stderr
