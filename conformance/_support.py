@@ -361,11 +361,17 @@ def release(obj) -> None:
         close()
 
 
+IMMORTAL = -1
+"""payload_refs' count of an immortal object (3.12+: None, small ints, and
+NumPy 2's bools on 3.13): storing it changes no count, so none is compared."""
+
+
 def payload_refs(objs):
     """sys.getrefcount of each object (None where the interpreter has none)."""
     if not HAS_REFCOUNT:
         return None
-    return [sys.getrefcount(o) for o in objs]
+    counts = (sys.getrefcount(o) for o in objs)
+    return [IMMORTAL if n >= 1 << 29 else n for n in counts]
 
 
 def visible(log):
