@@ -3,9 +3,11 @@
 The payload objects are shared with the data set built before measuring, so
 the figures are the index's own cost per record.
 """
+from __future__ import annotations
+
 import gc
 
-from .common import BackendBenchmark, N, new_log, pairs
+from .common import BACKENDS, N, backend_module, new_log, pairs
 
 
 def _rss_bytes():
@@ -15,17 +17,21 @@ def _rss_bytes():
 
 
 def _compacted(backend, data):
-    log = new_log(backend)
+    log = new_log(backend_module(backend))
     log.extend(data)
     log.flush()
     log.compact()
     return log
 
 
-class Memory(BackendBenchmark):
+class Memory:
     """N records with ``None`` payloads, flushed and compacted."""
 
+    params = [list(BACKENDS)]
+    param_names = ["backend"]
+
     def setup(self, backend):
+        backend_module(backend)
         self.data = [(t, None) for t, _ in pairs(N)]
 
     def peakmem_extend_flush_compact(self, backend):
