@@ -14,8 +14,12 @@ Sessions
     lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
     docs         Sphinx (warnings are errors) + every docs example as a doctest
                  on every built backend.
-    bench        asv run + publish + docs/performance.md (tools/run_bench.py).
-    bench_gate   fail on a backend below its target ratio or a >10% regression.
+    bench        asv history of the last commits of main, each built in its own
+                 virtualenv, and the dashboard (tools/run_bench.py).
+    peers        this package against timelog-lib and sortedcontainers.
+    perf_report  regenerate docs/performance.md from stored results.
+    bench_gate   ratio targets per backend and no >10% regression between
+                 two commits measured in one run (tools/bench_gate.py).
 
 Interpreters are found as ``python3.X`` on PATH; with pyenv, the installed
 3.9-3.13 versions are put on PYENV_VERSION so its shims resolve them.  A
@@ -491,18 +495,72 @@ def _ensure_dashboard_js(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """asv run + publish (dashboard in .asv/html) and docs/performance.md."""
+    """asv history of the last commits of main (built per commit) + the dashboard.
+
+    ``nox -s bench`` measures the last 10 commits of main (``-- --commits 20``
+    for more, ``-- --same`` for the working tree only); commits measured before
+    are skipped.  The dashboard is .asv/html (docs/dashboard.md).  Writes
+    nothing tracked by git.
+    """
     if shutil.which("dpkg"):
         _ensure_dashboard_js(session)
-    install_package(session, "test")
-    session.install("asv", "matplotlib", "sortedcontainers")
-    session.run("python", "tools/run_bench.py", *session.posargs)
+    session.install("asv", "virtualenv")
+    args = list(session.posargs)
+    if "--same" in args:
+        install_package(session, "test")
+    session.run("python", "tools/run_bench.py", *args)
+
+
+def _peer_python(session: nox.Session) -> str:
+    exe = find_python("3.12") or find_python("3.13")
+    if exe is None:
+        session.error("timelog-lib needs Python 3.12+: python3.12 or python3.13 not found")
+    return exe
+
+
+@nox.session(python=False)
+def peers(session: nox.Session) -> None:
+    """This package (capi) against timelog-lib and sortedcontainers, alternating.
+
+    Two environments from the package index on Python 3.12+ (timelog-lib
+    needs it): .nox/peers-timelog (this package + sortedcontainers) and
+    .nox/peers-timelog-lib (the published timelog-lib, which also imports as
+    ``timelog``).  Results in .asv/peers/peers.json, for ``nox -s
+    perf_report``.  ``-- --n 200000 --rounds 5`` change the size.
+    """
+    exe = _peer_python(session)
+    ours = _venv_for(session, "peers-timelog", exe)
+    install_package(session, "demo", python=ours)
+    session.run(ours, "-m", "pip", "install", "sortedcontainers", external=True)
+    lib = _venv_for(session, "peers-timelog-lib", exe)
+    session.run(lib, "-m", "pip", "install", "timelog-lib", external=True)
+    session.run(ours, "tools/peers.py", "--side", f"timelog={ours}",
+                "--side", f"timelog-lib={lib}", "--side", f"sortedcontainers={ours}",
+                *session.posargs, external=True, env={"TIMELOG_BACKEND": "capi"})
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def perf_report(session: nox.Session) -> None:
+    """Regenerate docs/performance.md from the stored asv and peers results.
+
+    Run ``nox -s bench`` (and ``nox -s peers``) first; this only reads their
+    results and the ceilings tools/ceilings.py measures now.
+    """
+    install_package(session, "demo")
+    session.install("asv", "matplotlib")
+    session.run("python", "tools/perf_report.py", *session.posargs)
 
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench_gate(session: nox.Session) -> None:
-    """Fail if a backend is below its target ratio to capi or regressed > 10%."""
-    session.install("asv")
+    """Ratio targets (cython >= 0.8x capi; cffi >= 0.9x its ceiling) and no
+    regression > 10% between two commits measured in this run.
+
+    ``-- --base main~1 --head HEAD`` choose the commits (default: the
+    parent of HEAD and HEAD).
+    """
+    install_package(session, "demo")  # tools/ceilings.py measures this tree's capi and cffi
+    session.install("asv", "virtualenv")
     session.run("python", "tools/bench_gate.py", *session.posargs)
 
 

@@ -1,130 +1,168 @@
-"""Performance gate over the latest asv results (``nox -s bench_gate``).
+"""Performance gate (``nox -s bench_gate``).
 
-    python tools/bench_gate.py [--machine NAME] [--factor 1.10]
+    python tools/bench_gate.py [--base REV] [--head REV] [--factor 1.10] [--samples 3]
 
-Fails (exit 1) when
+Measures two commits (default: HEAD's parent and HEAD) in one asv run, each
+built in its own environment, then fails (exit 1) when
 
-1. a backend is slower than its target ratio to ``capi`` on any ``time_``
-   workload of the latest run (ratio = capi time / backend time):
-   cython >= 0.9x everywhere; cffi >= 0.8x on bulk paths and >= 0.3x on
-   per-record paths (the kind of each workload is in
-   ``tools/benchresults.py``); or
-2. a benchmark got more than 10% slower than in the previous results:
-   ``asv compare --factor 1.10`` against the newest other commit with
-   results on this machine, or, when the latest run re-measured the same
-   commit, against the copy ``tools/run_bench.py`` kept in
-   ``.asv/previous`` (same factor, and the two 99% confidence intervals
-   must not overlap, as asv requires).
+1. **a ratio target is missed at HEAD** (the ``ratios.track_*`` series:
+   backend speed / capi speed, measured alternating in one process):
+   cython >= 0.8x capi on every workload; cffi >= 0.9x of the ceiling that
+   tools/ceilings.py measures for the workload in this interpreter (the
+   best any cffi binding can do against capi).  Workloads without a measured
+   cffi ceiling are listed, not gated;
+2. **a benchmark regressed by more than 10%** from base to head: a ``time_``
+   benchmark took longer than ``factor`` x, or a ratio fell below
+   1 / ``factor`` of its base value.  Every suspect (regression or missed
+   ratio) is measured again, both commits, before it counts; only what the
+   second measurement confirms fails the gate.
 
-Run ``python tools/run_bench.py`` first.  With no previous results, check 2
-reports that there is nothing to compare and does not fail.
+The results go to .asv/results like any asv run, so they also show on the
+dashboard.  Python 3.9+.
 """
+from __future__ import annotations
+
 import argparse
-import math
+import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import benchresults as br
 
-TARGETS = {"cython": {"bulk": 0.9, "record": 0.9},
-           "cffi": {"bulk": 0.8, "record": 0.3}}
+ROOT = br.ROOT
+CYTHON_TARGET = 0.8
+CFFI_SHARE_OF_CEILING = 0.9
 
 
-def check_ratios(data):
-    failures = []
-    ratios = br.speed_ratios(br.table(data))
-    print(f"Ratios to capi, commit {data.get('commit_hash', '?')[:8]}:")
-    print(f"  {'workload':44} {'kind':6} " + " ".join(f"{b:>8}" for b in TARGETS))
-    for name in sorted(ratios, key=lambda n: list(br.WORKLOADS).index(n)
-                       if n in br.WORKLOADS else len(br.WORKLOADS)):
-        kind = br.kind(name)
-        cells = []
-        for backend, target in TARGETS.items():
-            r = ratios[name].get(backend)
-            if r is None:
-                cells.append(f"{'-':>8}")
-                continue
-            ok = r >= target[kind]
-            cells.append(f"{r:7.2f}{' ' if ok else '!'}")
-            if not ok:
-                failures.append(f"{backend} {br.label(name)} ({name}): {r:.2f}x < "
-                                f"{target[kind]}x of capi")
-        print(f"  {br.label(name):44} {kind:6} " + " ".join(cells))
-    if not ratios:
-        failures.append("no time_ results with a capi baseline in the latest run")
-    return failures
+def git_rev(rev):
+    out = subprocess.run(["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"git rev-parse {rev}: {out.stderr.strip()}")
+    return out.stdout.strip()
 
 
-def compare_files(old, new, factor):
-    """Same-commit re-run: slowdowns > factor whose 99% CIs do not overlap."""
-    failures = []
-    before, after = br.table(old), br.table(new)
-    for name, per in after.items():
-        for backend, cur in per.items():
-            prev = before.get(name, {}).get(backend)
-            if not prev or not prev["value"]:
-                continue
-            ratio = cur["value"] / prev["value"]
-            # Without usable statistics (a --quick run has one sample and an
-            # infinite interval) only the factor counts, as in asv compare.
-            cis = (cur["ci"], prev["ci"])
-            known = all(ci is not None and all(math.isfinite(x) for x in ci) for ci in cis)
-            separated = not known or cur["ci"][0] > prev["ci"][1]
-            if ratio > factor and separated:
-                failures.append(f"{name}({backend}): {ratio:.2f}x the previous run")
-    return failures
-
-
-def asv_compare(prev_commit, commit, machine, factor):
-    cmd = [sys.executable, "-m", "asv", "compare", "--factor", str(factor), "--only-changed",
-           "--machine", machine, prev_commit, commit]
+def measure(commits, samples, names=None):
+    """asv run of ``commits`` (all benchmarks, or the ``names``), results stored."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(commits) + "\n")
+        hashfile = f.name
+    cmd = [sys.executable, "-m", "asv", "run", f"HASHFILE:{hashfile}", "--show-stderr",
+           "-a", f"repeat={samples}", "-a", "rounds=1", "-a", "warmup_time=0.05"]
+    if names:
+        cmd += ["--bench", "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"]
     print("+", " ".join(cmd), flush=True)
-    res = subprocess.run(cmd, cwd=br.ROOT, capture_output=True, text=True)
-    print(res.stdout)
-    if res.returncode:
-        return [f"asv compare failed: {res.stderr.strip()[-300:]}"]
-    failures = []
-    for line in res.stdout.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells and cells[0] in ("+", "!"):
-            failures.append("asv compare: " + " ".join(cells[1:]))
-    return failures
+    subprocess.run(cmd, cwd=ROOT)
+    Path(hashfile).unlink()
 
 
-def check_regressions(latest, machine, factor):
-    data = br.load(latest)
-    commit = data["commit_hash"]
-    kept = br.PREVIOUS / machine / latest.name
-    if kept.is_file():
-        print(f"Regression check: re-run of {commit[:8]} against the kept previous run")
-        return compare_files(br.load(kept), data, factor)
-    older = [f for f in br.result_files(machine)
-             if br.load(f).get("commit_hash") != commit]
-    if not older:
-        print("Regression check: no previous results on this machine, nothing to compare")
-        return []
-    prev = br.load(older[0])["commit_hash"]
-    print(f"Regression check: {prev[:8]} -> {commit[:8]}")
-    return asv_compare(prev, commit, machine, factor)
+def tables(base, head):
+    return br.merged_table(br.files_for(base)), br.merged_table(br.files_for(head))
+
+
+def regressions(before, after, factor):
+    """``{(benchmark, backend): text}`` for changes beyond ``factor``."""
+    out = {}
+    for name, per in after.items():
+        lower_is_better = name.split(".")[-1].startswith(("time_", "peakmem_"))
+        higher_is_better = name.startswith(("ratios.", "targets."))
+        if not (lower_is_better or higher_is_better):
+            continue
+        for backend, new in per.items():
+            old = before.get(name, {}).get(backend)
+            if not old or not new:
+                continue
+            change = new / old if lower_is_better else old / new
+            if change > factor:
+                out[(name, backend)] = (f"{name} [{backend}]: {old:.4g} -> {new:.4g} "
+                                        f"({change:.2f}x worse)")
+    return out
+
+
+def ratio_misses(after, ceilings):
+    """``{(benchmark, backend): text}`` for ratio targets missed at head, and
+    the table lines that show every ratio."""
+    misses, lines = {}, []
+    ratios = br.ratios(after)
+    lines.append(f"  {'workload':48} {'cython':>8} {'cffi':>8} {'cffi ceil':>9} "
+                 f"{'cffi/ceil':>9}")
+    for w in br.order(ratios):
+        per = ratios[w]
+        cy, cf, ceil = per.get("cython"), per.get("cffi"), ceilings.get(w)
+        cells = []
+        if cy is None:
+            cells.append(f"{'-':>8}")
+        else:
+            ok = cy >= CYTHON_TARGET
+            cells.append(f"{cy:7.2f}{' ' if ok else '!'}")
+            if not ok:
+                misses[(f"ratios.track_{w}", "cython")] = (
+                    f"cython {br.label(w)}: {cy:.2f}x capi < {CYTHON_TARGET}x")
+        cells.append(f"{cf:8.2f}" if cf is not None else f"{'-':>8}")
+        if ceil is None or cf is None:
+            cells += [f"{'-':>9}", f"{'-':>9}"]
+        else:
+            share = cf / ceil
+            ok = share >= CFFI_SHARE_OF_CEILING
+            cells += [f"{ceil:9.2f}", f"{share:8.2f}{' ' if ok else '!'}"]
+            if not ok:
+                misses[(f"ratios.track_{w}", "cffi")] = (
+                    f"cffi {br.label(w)}: {cf:.2f}x capi = {share:.2f} of its ceiling "
+                    f"{ceil:.2f}x < {CFFI_SHARE_OF_CEILING}")
+        lines.append(f"  {br.label(w)[:48]:48} " + " ".join(cells))
+    return misses, lines
+
+
+def measure_ceilings():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import ceilings
+        return ceilings.cffi_ceilings()
+    except Exception as exc:  # no capi/cffi in this interpreter
+        print(f"cffi ceilings not measured ({exc}); cffi is not gated")
+        return {}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--machine", help="asv machine name (default: newest results)")
+    ap.add_argument("--base", default="HEAD~1", help="older commit (default HEAD~1)")
+    ap.add_argument("--head", default="HEAD", help="newer commit (default HEAD)")
     ap.add_argument("--factor", type=float, default=1.10,
-                    help="slowdown factor that fails the gate (default 1.10)")
+                    help="change that counts as a regression (default 1.10)")
+    ap.add_argument("--samples", type=int, default=3, help="timed calls per benchmark")
     args = ap.parse_args()
-    files = br.result_files(args.machine)
-    if not files:
-        sys.exit("no asv results: run `python tools/run_bench.py` first")
-    latest = files[0]
-    machine = latest.parent.name
-    failures = check_ratios(br.load(latest))
-    failures += check_regressions(latest, machine, args.factor)
-    if failures:
+    base, head = git_rev(args.base), git_rev(args.head)
+    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=ROOT, check=True,
+                   capture_output=True)
+    print(f"bench gate: {base[:8]} (base) -> {head[:8]} (head)", flush=True)
+    measure([base, head], args.samples)
+    before, after = tables(base, head)
+    if not after:
+        sys.exit(f"no results for {head[:8]}: did the build fail? (see above)")
+    ceilings = measure_ceilings()
+    misses, _ = ratio_misses(after, ceilings)
+    suspects = {**regressions(before, after, args.factor), **misses}
+    if suspects:
+        names = {name for name, _ in suspects}
+        print(f"\nre-measuring {len(names)} suspect benchmark(s) to confirm:", flush=True)
+        for text in suspects.values():
+            print("  " + text)
+        measure([base, head], 2 * args.samples, names)
+        before, after = tables(base, head)
+        ceilings = measure_ceilings() or ceilings
+    misses, lines = ratio_misses(after, ceilings)
+    regressed = regressions(before, after, args.factor)
+    confirmed = {k: v for k, v in {**regressed, **misses}.items() if k in suspects}
+    print(f"\nratios at {head[:8]} (speed relative to capi; ! = below target: cython "
+          f">= {CYTHON_TARGET}, cffi >= {CFFI_SHARE_OF_CEILING} x ceiling):")
+    print("\n".join(lines))
+    print(f"\nregressions > {args.factor:.2f}x from {base[:8]} to {head[:8]}, confirmed: "
+          f"{len([k for k in regressed if k in suspects])}")
+    if confirmed:
         print("\nFAILED:")
-        for f in failures:
-            print("  " + f)
+        for text in confirmed.values():
+            print("  " + text)
         sys.exit(1)
     print("\nbench gate passed")
 

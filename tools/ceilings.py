@@ -16,8 +16,14 @@ targets, asv for the cffi targets).
    can show on that workload.
 2. cffi against capi: the least Python-level code a cffi binding runs per
    call (a method plus the engine calls, no handle table, no lifetimes).
+   ``python tools/ceilings.py --json`` prints them as ``{workload: ceiling}``
+   (workload names of asv_benchmarks/workloads.py); ``nox -s bench_gate``
+   requires cffi >= 0.9x of them.  Python 3.9+.
 """
+from __future__ import annotations
+
 import gc
+import json
 import os
 import random
 import sys
@@ -46,8 +52,17 @@ def rate(count, secs, unit):
     return f"{count / secs / scale:8.2f} {prefix}{unit}/s"
 
 
-def show(name, secs, count, unit, capi_secs=None):
+CEILINGS: dict[str, float] = {}
+"""cffi ceilings measured by cffi_floors(): asv workload name -> capi time / floor time."""
+QUIET = False
+
+
+def show(name, secs, count, unit, capi_secs=None, workload=None):
     line = f"  {name:46s} {rate(count, secs, unit)}"
+    if workload is not None and capi_secs is not None:
+        CEILINGS[workload] = capi_secs / secs
+    if QUIET:
+        return
     if capi_secs is not None:
         line += f"   capi {rate(count, capi_secs, unit)}   ceiling {capi_secs / secs:5.2f}x"
     print(line)
@@ -59,7 +74,7 @@ def python_floors(ts, objs):
 
     def batches():
         for i in range(0, N, 4096):
-            batch = list(zip(ts[i:i + 4096], objs[i:i + 4096], strict=True))
+            batch = list(zip(ts[i:i + 4096], objs[i:i + 4096]))
             if not batch:
                 break
     show("next_batch(4096): list(zip(ts, objs))", best(batches), N, "rec")
@@ -70,10 +85,10 @@ def python_floors(ts, objs):
     def ranges():
         for s in starts:
             i = (s + 9) // 10
-            len(list(zip(range(i * 10, s + 1000, 10), objs[i:i + 100], strict=False)))
+            len(list(zip(range(i * 10, s + 1000, 10), objs[i:i + 100])))
     show("100-record ranges: list(zip(range, objs))", best(ranges), Q, "q")
 
-    records = list(zip(ts, objs, strict=True))
+    records = list(zip(ts, objs))
     show("scan: sum(1 for _ in records)", best(lambda: sum(1 for _ in records)), N, "rec")
 
 
@@ -83,10 +98,11 @@ def cffi_floors(ts, objs):
         import timelog._backend_capi as capi
         from timelog._backend_cffi._engine import ffi, lib
     except ImportError as e:
-        print(f"cffi ceilings skipped: {e}")
+        print(f"cffi ceilings skipped: {e}", file=sys.stderr)
         return
-    print("ceilings: cffi against capi (least Python a cffi binding runs)")
-    pairs = list(zip(ts, objs, strict=True))
+    if not QUIET:
+        print("ceilings: cffi against capi (least Python a cffi binding runs)")
+    pairs = list(zip(ts, objs))
 
     def open_log():
         cfg = ffi.new("tl_config *")
@@ -121,7 +137,7 @@ def cffi_floors(ts, objs):
             ap(t, o)
         lg.close()
     show("append: a method making one tl_append call", best(floor_append), N, "rec",
-         best(capi_append))
+         best(capi_append), "append_loop")
 
     def floor_extend():
         for i in range(0, N, 4096):
@@ -134,7 +150,7 @@ def cffi_floors(ts, objs):
         lg.extend(pairs)
         lg.close()
     show("extend(pairs): split pairs into array + list", best(floor_extend), N, "rec",
-         best(capi_extend))
+         best(capi_extend), "extend_list")
 
     lg = capi.Timelog(busy_policy="flush")
     lg.extend(pairs)
@@ -144,7 +160,7 @@ def cffi_floors(ts, objs):
 
     def floor_batch():
         for i in range(0, N, 4096):
-            batch = list(zip(tsq[i:i + 4096].tolist(), objs[i:i + 4096], strict=True))
+            batch = list(zip(tsq[i:i + 4096].tolist(), objs[i:i + 4096]))
             if not batch:
                 break
 
@@ -153,7 +169,7 @@ def cffi_floors(ts, objs):
         while it.next_batch(4096):
             pass
     show("next_batch(4096): int64 buffer -> list(zip())", best(floor_batch), N, "rec",
-         best(capi_batch))
+         best(capi_batch), "scan_next_batch")
 
     log = open_log()
     for i in range(0, N, 4096):
@@ -183,7 +199,7 @@ def cffi_floors(ts, objs):
                     pass
         return run
     show("point: a method making the 3 engine calls", best(run_points(Pointer())), Q, "q",
-         best(run_points(lg)))
+         best(run_points(lg)), "point_queries")
 
     # spans: a Python iterator whose __next__ makes one tl_spans_next call
     # and wraps the timestamps in a memoryview; close() releases the view.
@@ -224,13 +240,25 @@ def cffi_floors(ts, objs):
                 span.close()
         return run
     show("spans: one tl_spans_next call + memoryview", best(run_spans(Spans)), N, "rec",
-         best(run_spans(lambda: lg.page_spans(0, N * 10))))
+         best(run_spans(lambda: lg.page_spans(0, N * 10))), "spans_numpy")
     lib.tl_snapshot_release(snap_p[0])
     drop_log(log)
     lg.close()
 
 
+def cffi_ceilings():
+    """``{workload: ceiling}`` for cffi, measured now (nothing printed)."""
+    global QUIET
+    QUIET = True
+    CEILINGS.clear()
+    cffi_floors(list(range(0, N * 10, 10)), [("rec", i) for i in range(N)])
+    return dict(CEILINGS)
+
+
 def main():
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(cffi_ceilings(), indent=1))
+        return
     print(f"Python {sys.version.split()[0]}, N = {N}, best of {REPEAT}")
     ts = list(range(0, N * 10, 10))
     objs = [("rec", i) for i in range(N)]
