@@ -22,7 +22,7 @@ import time
 from .common import BACKENDS, backend_module
 from .workloads import WORKLOADS
 
-RATIO_ROUNDS = int(os.environ.get("TIMELOG_BENCH_RATIO_ROUNDS", 7))
+RATIO_ROUNDS = int(os.environ.get("TIMELOG_BENCH_RATIO_ROUNDS", 5))
 """Alternating rounds per ratio (each round times both sides once)."""
 
 
@@ -87,6 +87,8 @@ def alternate(a, b, rounds=RATIO_ROUNDS):
 
 def define_ratios(namespace):
     for w in WORKLOADS.values():
+        if not w.ratio:
+            continue
         cache = _cases()
 
         def setup(backend, w=w, cache=cache):

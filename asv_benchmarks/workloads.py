@@ -59,9 +59,9 @@ class Case:
 
 
 class Workload:
-    def __init__(self, name, label, kind, suite, make, mutates=False):
+    def __init__(self, name, label, kind, suite, make, mutates=False, ratio=True):
         self.name, self.label, self.kind, self.suite = name, label, kind, suite
-        self.make, self.mutates = make, mutates
+        self.make, self.mutates, self.ratio = make, mutates, ratio
 
     def open(self, mod):
         """The prepared case (``NotImplementedError`` if ``mod`` lacks an API)."""
@@ -73,10 +73,11 @@ class Workload:
 WORKLOADS: dict[str, Workload] = {}
 
 
-def workload(label, kind, suite, mutates=False):
+def workload(label, kind, suite, mutates=False, ratio=True):
+    """Register ``make``; ``ratio=False``: no ratio track (see the defaults)."""
     def deco(make):
         name = make.__name__
-        WORKLOADS[name] = Workload(name, label, kind, suite, make, mutates)
+        WORKLOADS[name] = Workload(name, label, kind, suite, make, mutates, ratio)
         return make
     return deco
 
@@ -404,6 +405,10 @@ def compact(mod):
 
 # ---------------------------------------------------------------- defaults
 # Issue 16: a default Timelog() absorbs many appends, and reads stay fast.
+# What they compare is the state of the log, not the backends: their one
+# ratio is targets.track_default_scan_vs_compacted (within 1.2x), and the
+# backends' scan ratio is scan_next_batch's.  No per-backend ratio track:
+# it would rebuild two 2M-record logs per backend and commit for nothing new.
 
 def _default_log(mod, settle):
     log = mod.Timelog()
@@ -422,14 +427,15 @@ def _default_log(mod, settle):
     return log
 
 
-@workload(f"scan after {DEFAULTS_N // 10**6}M default appends", "record", "defaults")
+@workload(f"scan after {DEFAULTS_N / 1e6:g}M default appends", "record", "defaults",
+          ratio=False)
 def scan_after_default_appends(mod):
     log = _default_log(mod, settle=False)
     return Case(lambda: _check(scan_batches(log), DEFAULTS_N), log=log)
 
 
-@workload(f"scan after {DEFAULTS_N // 10**6}M appends + flush + compact", "record",
-          "defaults")
+@workload(f"scan after {DEFAULTS_N / 1e6:g}M appends + flush + compact", "record",
+          "defaults", ratio=False)
 def scan_after_flush_compact(mod):
     log = _default_log(mod, settle=True)
     return Case(lambda: _check(scan_batches(log), DEFAULTS_N), log=log)

@@ -49,7 +49,8 @@ def measure(commits, samples, names=None):
         f.write("\n".join(commits) + "\n")
         hashfile = f.name
     cmd = [sys.executable, "-m", "asv", "run", f"HASHFILE:{hashfile}", "--show-stderr",
-           "-a", f"repeat={samples}", "-a", "rounds=1", "-a", "warmup_time=0.05"]
+           "-a", f"repeat={samples}", "-a", "rounds=1", "-a", "warmup_time=0.05",
+           "--launch-method=forkserver"]
     if names:
         cmd += ["--bench", "^(" + "|".join(re.escape(n) for n in sorted(names)) + ")$"]
     print("+", " ".join(cmd), flush=True)

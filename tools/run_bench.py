@@ -48,8 +48,11 @@ def asv(*args):
 
 
 def sampling(samples):
-    """asv attributes for short, comparable measurements."""
-    return ["-a", f"repeat={samples}", "-a", "rounds=1", "-a", "warmup_time=0.05"]
+    """asv options for short, comparable measurements: ``samples`` timed calls,
+    one process round, a short warm-up; benchmark processes forked from one
+    that imported the suite once."""
+    return ["-a", f"repeat={samples}", "-a", "rounds=1", "-a", "warmup_time=0.05",
+            "--launch-method=forkserver"]
 
 
 def last_commits(branch, count):
