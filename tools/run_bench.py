@@ -55,7 +55,18 @@ def sampling(samples):
             "--launch-method=forkserver"]
 
 
+def ensure_branch(branch):
+    """A clone made from a branch other than main has only origin/main: asv
+    (``branches`` in asv.conf.json) needs the local name."""
+    def has(ref):
+        return subprocess.run(["git", "rev-parse", "--verify", "-q", ref], cwd=ROOT,
+                              capture_output=True).returncode == 0
+    if branch != "HEAD" and not has(branch) and has(f"origin/{branch}"):
+        run(["git", "branch", branch, f"origin/{branch}"])
+
+
 def last_commits(branch, count):
+    ensure_branch(branch)
     out = subprocess.run(["git", "rev-list", f"--max-count={count}", branch], cwd=ROOT,
                          capture_output=True, text=True)
     if out.returncode:
