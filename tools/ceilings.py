@@ -7,10 +7,10 @@ Each *floor* does strictly less work than any implementation of the
 workload must, with CPython's own C-level builtins; the ratio printed next
 to it is the best a binding could score against the reference.  One
 process, so every ratio is measured in one run.  Run it on the same
-interpreter as the benchmark it explains (``peer_compare.py`` for the peer
+interpreter as the benchmark it explains (``tools/peers.py`` for the peer
 targets, asv for the cffi targets).
 
-1. Against timelog-lib (``peer_compare.py``): the time CPython needs to
+1. Against timelog-lib (``nox -s peers``): the time CPython needs to
    build the records the API returns, with no index behind them.  Divide
    the peer's figure by the floor: that is the largest ratio any binding
    can show on that workload.

@@ -1,6 +1,6 @@
 """Screenshot the published asv dashboard with headless Chromium.
 
-    python tools/screenshot_dashboard.py [OUT.png] [--page '#ingest.Ingest.time_extend_list']
+    python tools/screenshot_dashboard.py [OUT.png] [--page '#ratios.track_scan_for']
 
 Serves ``.asv/html`` on 127.0.0.1 (an ephemeral port, only for the duration
 of the screenshot) and asks ``chromium --headless`` for a PNG after the
