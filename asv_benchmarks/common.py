@@ -40,7 +40,7 @@ except ImportError:
 """Every backend, in the facade's preference order; ``capi`` is the reference."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name):
     return importlib.import_module(f"timelog._backend_{name}")
 
@@ -69,7 +69,7 @@ def new_log(mod, **options):
     return mod.Timelog(**options)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def timestamps(n=N, late=0.0, seed=1):
     """``n`` timestamps STEP apart; a ``late`` share moved back by 1..5000."""
     rnd = random.Random(seed)
@@ -81,19 +81,19 @@ def timestamps(n=N, late=0.0, seed=1):
     return tuple(ts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def payloads(n=N):
     """``n`` distinct small payload objects (stored by reference)."""
     return tuple(("rec", i) for i in range(n))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pairs(n=N, late=0.0):
     """``n`` ``(timestamp, object)`` pairs as a list (the fast extend path)."""
     return list(zip(timestamps(n, late), payloads(n)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def query_starts(q=Q, n=N, seed=7):
     """``q`` random range starts inside the data (each range spans 1000)."""
     rnd = random.Random(seed)
