@@ -3,10 +3,13 @@
 * :func:`define_times` adds one ``time_<workload>`` function per workload of
   a suite, parametrized by backend (capi, cython, cffi): absolute times.
 * :func:`define_ratios` adds one ``track_<workload>`` function per workload,
-  parametrized by cython and cffi: the backend's speed relative to capi
-  (``capi time / backend time``; 1.0 = as fast as capi, 0.5 = twice as
+  parametrized by cython and cffi: the backend's time relative to capi's
+  (``backend time / capi time``; 1.0 = as fast as capi, 2.0 = twice as
   slow), both measured in one process, alternating, so machine noise and
   drift cancel.  These are the series the dashboard plots per backend.
+  Lower is better, as for every asv result, so asv flags a ratio that grows
+  as a regression like any other (``cython >= 0.8x capi`` speed is a ratio
+  <= 1.25 here).
 
 Module-level functions with ``setup`` attributes keep asv's names short
 (``reads.time_scan_for``, ``ratios.track_scan_for``).  A backend or API the
@@ -99,15 +102,15 @@ def define_ratios(namespace):
 
         def bench(backend, cache=cache):
             t_capi, t_other = alternate(cache["capi"], cache[backend])
-            return t_capi / t_other
+            return t_other / t_capi
 
         bench.__name__ = bench.__qualname__ = f"track_{w.name}"
-        bench.__doc__ = (f"{w.label}: speed relative to capi, capi time / backend time, "
-                         f"measured alternating in one process ({w.kind}).")
+        bench.__doc__ = (f"{w.label}: backend time / capi time, measured alternating in "
+                         f"one process ({w.kind}); 1.0 = capi's speed, lower is better.")
         bench.__module__ = namespace["__name__"]
         bench.params = [[b for b in BACKENDS if b != "capi"]]
         bench.param_names = ["backend"]
         bench.setup = setup
-        bench.unit = "x capi speed"
-        bench.pretty_name = f"ratio to capi: {w.label}"
+        bench.unit = "x capi time"
+        bench.pretty_name = f"time / capi time: {w.label}"
         namespace[bench.__name__] = bench
