@@ -82,8 +82,8 @@ def history(args):
         hashfile = f.name
     print(f"measuring {len(commits)} commits of {args.branch} "
           f"({commits[-1][:8]}..{commits[0][:8]})", flush=True)
-    cmd = asv("run", f"HASHFILE:{hashfile}", "--skip-existing-commits", "--show-stderr",
-              *sampling(args.samples))
+    skip = [] if args.remeasure else ["--skip-existing-commits"]
+    cmd = asv("run", f"HASHFILE:{hashfile}", *skip, "--show-stderr", *sampling(args.samples))
     if args.bench:
         cmd += ["--bench", args.bench]
     # asv exits non-zero when a benchmark failed at some commit; the rest of
@@ -160,6 +160,9 @@ def main():
     ap.add_argument("--samples", type=int, default=3,
                     help="timed calls per benchmark and commit (default 3)")
     ap.add_argument("--bench", help="asv --bench regex (a subset of the suite)")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="measure commits again even if they have results (with --bench: "
+                    "after a benchmark changed)")
     ap.add_argument("--no-publish", action="store_true", help="measure only")
     args = ap.parse_args()
     t0 = time.monotonic()
