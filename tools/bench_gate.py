@@ -14,9 +14,12 @@ built in its own environment, then fails (exit 1) when
 2. **a benchmark regressed by more than 10%** from base to head: a ``time_``
    benchmark, or a ratio / target track (backend time over capi time), grew
    by more than ``factor``.  Every suspect (regression or missed
-   ratio) is measured twice more, base and head alternating, and each commit
-   is judged by its best value over the three runs; only what that confirms
-   fails the gate.
+   ratio) is measured twice more, base and head alternating; a regression
+   counts only if head is slower in both of those pairs and by more than the
+   factor on each commit's best value over the three runs.  Two commits
+   whose package sources (``pyproject.toml``, ``setup.py``, ``core``,
+   ``backends``, ``src``) are the same cannot regress: then only head is
+   measured, for the ratio targets.
 
 The results go to .asv/results like any asv run, so they also show on the
 dashboard.  Python 3.9+.
@@ -69,6 +72,15 @@ def keep_best(acc, tab):
         for backend, v in per.items():
             into[backend] = min(v, into.get(backend, v))
     return acc
+
+
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "core", "backends", "src")
+"""What the package is built from: two commits equal here build the same package."""
+
+
+def same_sources(base, head):
+    return subprocess.run(["git", "diff", "--quiet", base, head, "--", *BUILD_INPUTS],
+                          cwd=ROOT).returncode == 0
 
 
 def tables(base, head):
@@ -151,8 +163,17 @@ def main():
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=ROOT, check=True,
                    capture_output=True)
     print(f"bench gate: {base[:8]} (base) -> {head[:8]} (head)", flush=True)
-    measure([base, head], args.samples)
-    before, after = tables(base, head)
+    if same_sources(base, head):
+        # Nothing the package is built from changed: any difference between the
+        # two commits is the machine's noise, not a regression.
+        print(f"{base[:8]} and {head[:8]} build from the same sources "
+              f"({', '.join(BUILD_INPUTS)}): no regression is possible; measuring "
+              f"{head[:8]} for the ratio targets only", flush=True)
+        measure([head], args.samples)
+        before, after = {}, tables(base, head)[1]
+    else:
+        measure([base, head], args.samples)
+        before, after = tables(base, head)
     if not after:
         sys.exit(f"no results for {head[:8]}: did the build fail? (see above)")
     ceilings = measure_ceilings()
@@ -160,21 +181,35 @@ def main():
     suspects = {**regressions(before, after, args.factor), **misses}
     if suspects:
         # Confirm: measure the suspects again, the two commits one after the
-        # other, twice, and judge each commit by its best value over all runs
-        # (a busy phase of the machine slows a run down, never speeds it up).
+        # other, twice.  A regression counts only if head is slower than base
+        # in every such pair and by more than the factor on each commit's best
+        # value (a busy phase of the machine slows a run down, never speeds it
+        # up); a missed ratio counts on head's best value.
         print(f"\nre-measuring {len(suspects)} suspect(s), both commits, alternating:",
               flush=True)
         for text in suspects.values():
             print("  " + text)
         best_before, best_after = keep_best({}, before), keep_best({}, after)
+        pairs = []
         for _ in range(2):
-            measure([base], args.samples, set(suspects))
-            keep_best(best_before, tables(base, head)[0])
+            if before:
+                measure([base], args.samples, set(suspects))
+                b = tables(base, head)[0]
+                keep_best(best_before, b)
             measure([head], args.samples, set(suspects))
-            keep_best(best_after, tables(base, head)[1])
+            h = tables(base, head)[1]
+            keep_best(best_after, h)
+            if before:
+                pairs.append((b, h))
         before, after = best_before, best_after
+        consistent = {k for k in suspects
+                      if all(k[0] in b and k[0] in h and k[1] in b[k[0]] and k[1] in h[k[0]]
+                             and h[k[0]][k[1]] > b[k[0]][k[1]] for b, h in pairs)}
+    else:
+        consistent = set()
     misses, lines = ratio_misses(after, ceilings)
-    regressed = regressions(before, after, args.factor)
+    regressed = {k: v for k, v in regressions(before, after, args.factor).items()
+                 if k in consistent}
     confirmed = {k: v for k, v in {**regressed, **misses}.items() if k in suspects}
     print(f"\nratios at {head[:8]} (speed relative to capi; ! = below target: cython "
           f">= {CYTHON_TARGET}, cffi >= {CFFI_SHARE_OF_CEILING} x ceiling):")
