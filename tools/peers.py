@@ -39,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / ".asv" / "peers" / "peers.json"
+DEFAULT_N = 1_000_000
+DEFAULT_ROUNDS = 3
 
 # key -> (label, unit): "rec" = records/s, "q" = queries/s, "s" = seconds (lower is better)
 WORKLOADS = {
@@ -273,7 +275,10 @@ def drive(sides, n, rounds, out):
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                    f"{platform.system()}",
         "rounds": rounds,
-        "command": "nox -s peers -- " + " ".join(sys.argv[1:]),
+        # the user's command, without this machine's interpreter paths
+        "command": " ".join(["nox -s peers", *([f"-- --n {n} --rounds {rounds}"]
+                                               if (n, rounds) != (DEFAULT_N, DEFAULT_ROUNDS)
+                                               else [])]),
         "sides": {name: {"what": info[name]["what"], "python": info[name]["python"],
                          "n": info[name]["n"], "q": info[name]["q"], "best": best[name]}
                   for name, _ in sides},
@@ -288,8 +293,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", action="append", default=[], metavar="NAME=PYTHON",
                     help="a side and its interpreter; the first is the reference")
-    ap.add_argument("--n", type=int, default=int(os.environ.get("PEER_N", 1_000_000)))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("PEER_ROUNDS", 3)))
+    ap.add_argument("--n", type=int, default=DEFAULT_N)
+    ap.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -11,7 +11,6 @@ benchmark run never changes a tracked file.  Python 3.9+.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
@@ -72,11 +71,10 @@ def backend_section(commit, ceilings):
     ratios = br.ratios(tab)
     machine = br.load(files[0].parent / "machine.json") if (files[0].parent /
                                                               "machine.json").is_file() else {}
-    when = datetime.datetime.fromtimestamp(data.get("date", 0) / 1000, datetime.timezone.utc)
     lines = [
         "## Backends side by side (asv)",
         "",
-        f"Commit `{commit[:8]}` measured {when:%Y-%m-%d %H:%M} UTC on "
+        f"Commit `{commit[:8]}` as last measured by `nox -s bench` or `nox -s bench_gate` on "
         f"{machine.get('cpu', '?')} ({machine.get('num_cpu', '?')} CPUs), Python "
         f"{data.get('python', '?')}; {br.WORKLOADS and len(ratios)} workloads, "
         "100,000 records per log (`TIMELOG_BENCH_N`).",
