@@ -67,8 +67,10 @@ def ensure_branch(branch):
 
 def last_commits(branch, count):
     ensure_branch(branch)
-    out = subprocess.run(["git", "rev-list", f"--max-count={count}", branch], cwd=ROOT,
-                         capture_output=True, text=True)
+    # first parent only: the commits asv plots on the branch graph (merged
+    # branches appear as their merge commit)
+    out = subprocess.run(["git", "rev-list", "--first-parent", f"--max-count={count}",
+                          branch], cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         sys.exit(f"git rev-list {branch}: {out.stderr.strip()} (a clone has `main`; "
                  "--branch HEAD measures the checked-out branch)")
