@@ -9,6 +9,7 @@ Sessions
                  PyPy present; prints a table; ``-- --backend cffi`` for one
                  backend, ``-- --python 3.12`` (or ``pypy3.9``) for one Python.
     pypy         tests/ + conformance/ on PyPy (Debian's pypy3), cffi backend.
+    readme       the README's two commands, as written, in a fresh clone.
     core         the C engine's tests, plain and under ASan/UBSan and TSan.
     fuzz         the engine fuzzers (FUZZ_SECONDS, default 60).
     lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
