@@ -47,7 +47,7 @@ void tlcf_reader_dealloc(void *p);
 int32_t tlcf_reader_close(tlcf_reader *r);
 int32_t tlcf_span_close(tlcf_reader *r);
 tl_status tlcf_iter_open(tlcf_reader *r, tl_log *log, int32_t query, int64_t t1, int64_t t2,
-                         int64_t *ts, tl_handle *h, size_t cap, size_t *n);
+                         int64_t *ts, tl_handle *h, size_t cap, size_t *n, uint64_t *count);
 tl_status tlcf_iter_next(tlcf_reader *r, int64_t *ts, tl_handle *h, size_t cap, size_t *n);
 tl_status tlcf_iter_left(tlcf_reader *r, uint64_t *out);
 tl_status tlcf_spans_open(tlcf_reader *r, tl_log *log, int64_t t1, int64_t t2, int32_t kind);
@@ -55,10 +55,10 @@ tl_status tlcf_spans_next(tlcf_reader *r, tlcf_reader *span, int64_t *first, int
                           size_t *len);
 tl_status tlcf_span_read(tlcf_reader *r, size_t start, size_t n, int64_t *ts, tl_handle *h);
 const int64_t *tlcf_span_export(tlcf_reader *r);
-void tlcf_span_unexport(tlcf_reader *r);
+void tlcf_span_unexport(tlcf_reader *r, const int64_t *ts);
 int64_t tlcf_span_exports(tlcf_reader *r);
-size_t tlcf_count_runs(const tl_handle *h, size_t n);
 size_t tlcf_run_len(const tl_handle *h, size_t n);
+int32_t tlcf_any_01(const int64_t *ts, size_t n);
 """
 
 GLUE_SOURCE = r"""
@@ -138,8 +138,11 @@ int32_t tlcf_span_close(tlcf_reader *r)
     return had;
 }
 
+/* Open an iterator in r and read up to cap records (cap may be 0); with
+ * count non-NULL, also count what the query yields in all (tl_count on the
+ * same snapshot). */
 tl_status tlcf_iter_open(tlcf_reader *r, tl_log *log, int32_t query, int64_t t1, int64_t t2,
-                         int64_t *ts, tl_handle *h, size_t cap, size_t *n)
+                         int64_t *ts, tl_handle *h, size_t cap, size_t *n, uint64_t *count)
 {
     tl_snapshot *snap = NULL;
     tl_status st;
@@ -160,6 +163,14 @@ tl_status tlcf_iter_open(tlcf_reader *r, tl_log *log, int32_t query, int64_t t1,
             r->t1 = t1;
             r->t2 = t2;
             r->taken = 0;
+            if (count != NULL) {
+                st = tl_count(snap, query, t1, t2, count);
+                if (st != TL_OK) {
+                    rd_release(r);
+                    rd_unlock(r);
+                    return st;
+                }
+            }
             if (cap > 0) {
                 /* The first read; its failure is left to the next read. */
                 tl_status rs = tl_iter_next_batch(r->it, ts, h, cap, n);
@@ -296,8 +307,10 @@ const int64_t *tlcf_span_export(tlcf_reader *r)
     return p;
 }
 
-void tlcf_span_unexport(tlcf_reader *r)
+/* The finalizer of an export (ts: the exported pointer, unused). */
+void tlcf_span_unexport(tlcf_reader *r, const int64_t *ts)
 {
+    (void)ts;
     rd_lock(r);
     if (r->exports > 0)
         r->exports--;
@@ -312,13 +325,13 @@ int64_t tlcf_span_exports(tlcf_reader *r)
     return k;
 }
 
-/* Number of runs of consecutive handles (h[i+1] == h[i] + 1) in h[0..n). */
-size_t tlcf_count_runs(const tl_handle *h, size_t n)
+/* 1 if a timestamp is 0 or 1 (where a bool may have been converted). */
+int32_t tlcf_any_01(const int64_t *ts, size_t n)
 {
-    size_t runs = n > 0;
-    for (size_t i = 1; i < n; i++)
-        runs += h[i] != h[i - 1] + 1;
-    return runs;
+    for (size_t i = 0; i < n; i++)
+        if ((uint64_t)ts[i] <= 1)
+            return 1;
+    return 0;
 }
 
 /* Length of the run of consecutive handles that starts at h[0]. */

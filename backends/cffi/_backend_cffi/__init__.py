@@ -78,6 +78,7 @@ buffer may be released on any thread at any time.
   the array's own finalization, which cpyext may delay indefinitely).
 """
 import operator as _operator
+from functools import partial as _partial
 from gc import collect as _gc_collect
 import sys as _sys
 import threading as _threading
@@ -735,13 +736,36 @@ class Timelog:
     def arrays(self, t1=None, t2=None):
         """(int64 timestamps array, list of objects) of the query."""
         query, t1, t2 = _bounds(t1, t2)
-        self._safe_point()
-        self._check()
-        it = _open_iter(self, query, t1, t2, 0)
+        if self._hint or self._closed:
+            self._pre()
+        # A reader of its own (owned before the engine call that pins),
+        # counted and read in full on one snapshot, then released.
+        r = _new_reader("tlcf_reader *")
         try:
-            return it.next_arrays(_I64_MAX)
+            sc = _pool.pop()
+        except IndexError:
+            sc = _Scratch()
+        try:
+            st = _iter_open(r, self._log, query, t1, t2, _ffi.NULL, _ffi.NULL, 0, sc.n,
+                            sc.u64)
+            if st != _OK and st != _EOF:
+                raise _error(st)
+            m = sc.u64[0]
+            arr = _ts_column(m)
+            if not m:
+                return arr, []
+            hb = _new_raw("tl_handle[]", m)
+            with _from_buffer("int64_t[]", arr) as base:
+                st = _iter_next(r, base, hb, m, sc.n)
+            if st != _OK and st != _EOF:
+                raise _error(st)
+            if sc.n_val[0] != m:
+                raise SystemError("timelog: tl_count disagrees with the iterator")
+            return arr, _handle_objects(hb, m, self._objs)
         finally:
-            it.close()
+            _pool.append(sc)
+            if _reader_close(r):
+                _reader_gone(self)
 
     # -- introspection ---------------------------------------------------------
     def _stats_struct(self):
@@ -1012,7 +1036,10 @@ class _Writer:
                 self.columns_sequence(timestamps, objects, n)
         finally:
             if view is not None:
-                view.release()
+                try:
+                    view.release()
+                except BufferError:     # an interrupted read left an export:
+                    pass                # released when collected
 
     def columns_buffer(self, view, objects, n):
         if not view.c_contiguous:
@@ -1104,7 +1131,8 @@ def _ts_array(tss):
         return None
     # A bool converts to 0 or 1: only then look at the types (no hashing:
     # an __index__ object need not be hashable).
-    if (0 in arr or 1 in arr) and bool in set(_map(type, tss)):
+    if _lib.tlcf_any_01(_ffi.from_buffer("int64_t[]", arr), len(arr)) \
+            and bool in set(_map(type, tss)):
         return None
     return arr
 
@@ -1211,7 +1239,7 @@ def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
     # Open and read the first (small) batch in one call: a point or short
     # range query then costs one Python-level refill less.  A failure of
     # that read is left to the first __next__, which repeats it and raises.
-    st = _iter_open(r, owner._log, query, t1, t2, sc.ts, sc.h, first, sc.n)
+    st = _iter_open(r, owner._log, query, t1, t2, sc.ts, sc.h, first, sc.n, _ffi.NULL)
     if st != _OK and st != _EOF:
         _pool.append(sc)
         it._closed = True
@@ -1304,22 +1332,32 @@ def _ts_column(n):
 
 def _handle_objects(hb, m, table):
     """The objects of m handles at hb, as a new list.  Handles of records
-    appended in timestamp order are consecutive: such runs are copied as
-    list slices; otherwise one lookup per handle, all at C level."""
-    if m == 0:
-        return []
-    if _lib.tlcf_count_runs(hb, m) * 16 <= m:
-        out = []
-        i = 0
-        run_len = _lib.tlcf_run_len
-        while i < m:
-            k = run_len(hb + i, m - i)
-            h0 = hb[i]
+    appended in timestamp order are consecutive: long runs of them are
+    copied as list slices; from the first short run on, one lookup per
+    handle, at C level."""
+    run_len = _lib.tlcf_run_len
+    out = None
+    i = 0
+    while i < m:
+        k = run_len(hb + i, m - i)
+        if k < 32 and k < m - i:
+            hl = memoryview(_buffer(hb + i, (m - i) * 8)).cast("Q").tolist()
+            rest = list(_map(table.__getitem__, hl))
+            if out is None:
+                return rest
+            out += rest
+            return out
+        h0 = hb[i]
+        if out is None:
+            out = table[h0:h0 + k]
+        else:
             out += table[h0:h0 + k]
-            i += k
-        return out
-    hl = memoryview(_buffer(hb, m * 8)).cast("Q").tolist()
-    return list(_map(table.__getitem__, hl))
+        i += k
+    return [] if out is None else out
+
+
+# Handle buffers of columnar reads are filled by the engine: not cleared.
+_new_raw = _ffi.new_allocator(should_clear_after_alloc=False)
 
 
 class TimelogIter(_Reader):
@@ -1420,7 +1458,7 @@ class TimelogIter(_Reader):
             arr[:k0] = _array("q", _map(_first, head))
         objs = list(_map(_second, head))
         if m:
-            hb = _ffi.new("tl_handle[]", m)
+            hb = _new_raw("tl_handle[]", m)
             sc = _take()
             try:
                 with _from_buffer("int64_t[]", arr) as base:
@@ -1434,7 +1472,11 @@ class TimelogIter(_Reader):
                 if self._closed:        # closed meanwhile (another thread)
                     return _ts_column(0), []
                 raise SystemError("timelog: tl_count disagrees with the iterator")
-            objs += _handle_objects(hb, m, self._owner._objs)
+            rest = _handle_objects(hb, m, self._owner._objs)
+            if k0:
+                objs += rest
+            else:
+                objs = rest
         if k0 + m < n:
             self._eof = True
             self.close()
@@ -1515,36 +1557,31 @@ class PageSpan(_Internal):
         if self._closed:
             raise ValueError(_MSG_SPAN_CLOSED)
 
-    def _export(self):
-        p = _lib.tlcf_span_export(self._r)
+    # An exported timestamps buffer is the chain memoryview -> ffi.buffer ->
+    # ffi.gc(pointer, partial(tlcf_span_unexport, C struct)): the struct (so
+    # the snapshot and the memory) lives as long as the last view sharing
+    # that buffer, whose release runs the C finalizer with no Python line
+    # in between (an interrupt cannot skip it).  The C struct counts the
+    # exports; close() is refused while any is alive.
+    def _exported_view(self):
+        r = self._r
+        p = _lib.tlcf_span_export(r)
         if p == _ffi.NULL:
             raise ValueError(_MSG_SPAN_CLOSED)
-        return p
+        owner_ptr = _gc(p, _partial(_lib.tlcf_span_unexport, r))
+        return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
 
     if _PEP688:
         def __buffer__(self, flags):
             if flags & 1:                       # PyBUF_WRITABLE
                 self._live()
                 raise BufferError("Object is not writable.")
-            p = self._export()
-            return memoryview(_buffer(p, self._len << 3)).cast("q").toreadonly()
+            return self._exported_view()
 
-        def __release_buffer__(self, view):
-            _lib.tlcf_span_unexport(self._r)
-
-        @property
-        def timestamps(self):
-            """Read-only int64 memoryview of the timestamps (zero copy)."""
-            return memoryview(self)
-    else:
-        def _export_done(self, _ptr):
-            _lib.tlcf_span_unexport(self._r)
-
-        @property
-        def timestamps(self):
-            """Read-only int64 memoryview of the timestamps (zero copy)."""
-            owner_ptr = _gc(self._export(), self._export_done)
-            return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
+    @property
+    def timestamps(self):
+        """Read-only int64 memoryview of the timestamps (zero copy)."""
+        return self._exported_view()
 
     @property
     def start_ts(self):
