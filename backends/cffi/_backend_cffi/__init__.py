@@ -420,11 +420,10 @@ class Timelog:
     # worker - turns into retired handles) and cleared only once the engine
     # reports an empty retired queue and no tombstone left.
     def _drain(self):
-        """One safe point: release what the engine says is releasable now.
-        With drain_batch_limit set that is one engine call (the engine caps
-        it); otherwise until nothing releasable is left."""
+        """One safe point: release what the engine says is releasable now,
+        calling again while an answer is full (a short answer ends the safe
+        point; the engine paces drain_batch_limit itself)."""
         log = self._log
-        limited = self._dlimit > 0
         while log is not None and not self._closed:
             try:
                 sc = _pool.pop()
@@ -433,7 +432,7 @@ class Timelog:
             st = _lib.tl_drain_retired(log, sc.h, _DRAIN_CAP, sc.n)
             k = sc.n[0] if st == _OK else 0
             hs = _unpack(sc.h, k) if k else None
-            more = k == _DRAIN_CAP or (limited and k >= self._dlimit)
+            more = k == _DRAIN_CAP
             if not more:
                 gen = self._dgen
                 s = sc.stats
@@ -446,7 +445,7 @@ class Timelog:
                         self._hint = False
             if hs:
                 self._release_slots(self._objs, hs)
-            if not more or limited:
+            if not more:
                 return
 
     def _deleted(self):

@@ -631,3 +631,25 @@ def test_columns_without_numpy(monkeypatch):
     assert isinstance(ts, array) and ts.typecode == "q"
     assert list(ts) == [0, 1, 2, 3, 4] and objs == ["o0", "o1", "o2", "o3", "o4"]
     log.close()
+
+
+# -- drain_batch_limit keeps pace (issue 12, defect 6, on this binding) -------
+@pytest.mark.parametrize("limit", [1, 100])
+@pytest.mark.parametrize("batch", [100, 10000])
+def test_drain_batch_limit_backlog_stays_bounded(limit, batch):
+    log = Timelog(drain_batch_limit=limit, memtable_max_bytes=64 * 1024)
+    window = 50000
+    t = 0
+    worst = 0
+    for _ in range(300000 // batch):
+        log.extend([(t + i, t + i) for i in range(batch)])
+        t += batch
+        log.delete_before(t - window)
+        worst = max(worst, log.retired_queue_len)
+    log.compact()
+    log.stats()
+    # Everything older than the window is retired once; what waits is at
+    # most what the last compactions retired, not the whole history.
+    assert worst < 4 * window + 4 * batch, worst
+    assert log.retired_queue_len < 2 * window + 2 * batch
+    log.close()
