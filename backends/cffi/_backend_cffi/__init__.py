@@ -28,23 +28,37 @@ hundred nanoseconds per call, so every hot path is a batch call: extend
 converts 4096 records per ``tl_append_batch`` (timestamps through
 ``array('q')``, whose conversion has ``operator.index`` semantics; a numpy or
 other int64 buffer is passed zero-copy with ``ffi.from_buffer``);
-``next_batch`` and per-record iteration pull up to 4096 records per
-``tl_iter_next_batch`` (an iterator reads its first 128 records when it is
-opened and grows its batches from there, so point and short range queries
-cost one read) and serve them from a lazy zip of the batch's timestamps and
-objects; per-record ``__next__`` is the C-level ``__next__`` of a chain of
-that zip and a refilling tail (see TimelogIter).  Batch timestamps and
-handles become ints through ``memoryview.tolist()``, faster than
-``ffi.unpack``.  Scratch buffers are reused from a pool
-(each engine call takes one and gives it back, so threads never share one).
-One ``tl_iter`` / ``tl_spans`` is never run by two threads at once: each
-iterator has a lock held around its engine calls; a span has a lock held
-around every read of its memory and around close().
+``next_batch`` and per-record iteration pull up to 4096 records per engine
+call (an iterator reads its first 128 records in the call that opens it and
+grows its batches from there, so point and short range queries cost one
+call) and serve them from a lazy zip of the batch's timestamps and objects;
+per-record ``__next__`` is the C-level ``__next__`` of a chain of that zip
+and a refilling tail (see TimelogIter).  Batch timestamps and handles become
+ints through ``memoryview.tolist()``, faster than ``ffi.unpack``.  Scratch
+buffers are reused from a pool (each engine call takes one and gives it
+back, so threads never share one).  Columnar reads (``next_arrays``,
+``arrays``) count the result on the reader's snapshot, allocate the int64
+column once and let the engine fill it in place; objects of consecutive
+handles (records appended in timestamp order) are copied as list slices.
+
+Readers and interruption.  Each engine reader (iterator, span enumerator,
+span) lives in a small C struct (``tlcf_reader``, in build_ffi.py) owned by
+a cdata from ``ffi.new_allocator`` whose C free function releases whatever
+the struct still holds.  The Python reader owns that cdata *before* the
+engine call that pins the log, and every operation on it (open + first
+read, read, move a span out, export, close) is one C call that takes and
+releases the struct's lock.  So a KeyboardInterrupt at any Python line can
+neither leak a pin (the finalizer releases it when the reader dies) nor
+leave a lock held (no lock outlives a C call), and two threads can never run
+one engine reader at once.  The Python read-ahead of an iterator takes no
+lock: threads sharing one iterator get disjoint records in no defined order.
 
 Safe points.  A cffi call costs about as much as a small method, so retired
 handles are drained only while the engine may hold some (see
 ``Timelog._drain``): after deletes, maintenance and reader cleanup, until the
-engine reports an empty retired queue and no tombstone left.
+engine reports an empty retired queue and no tombstone left.  A safe point
+calls ``tl_drain_retired`` again while an answer is full; the engine paces
+``drain_batch_limit``.
 
 Memory.  The table costs one list slot (8 bytes) per stored record; the
 shared handle array above is 8 bytes per table slot of the largest log seen
@@ -52,30 +66,24 @@ shared handle array above is 8 bytes per table slot of the largest log seen
 
 Buffers (PageSpan).  ``span.timestamps`` is a read-only, 1-D, C-contiguous
 memoryview of format 'q' over the engine's page memory; ``close()`` must
-raise BufferError while any view of it is alive, and the span must keep its
-snapshot (hence the memory) alive for as long as a view exists.  A Python
-class cannot observe buffer exports directly before 3.12, so:
+raise BufferError while any view of it is alive, and the span's snapshot
+(hence the memory) must stay alive for as long as a view exists.  Every
+``span.timestamps`` call builds a fresh exporter chain: memoryview ->
+``ffi.buffer`` -> ``ffi.gc(pointer, partial(tlcf_span_unexport, struct))``.
+The memoryview's managed buffer is the only owner of the ``ffi.buffer``
+object, which is the only owner of the gc'd pointer, so the C finalizer runs
+exactly when the last view sharing that managed buffer (slices, casts, numpy
+arrays, ...) is released or collected, with no Python line in between; the
+partial keeps the C struct (and so the snapshot) alive until then.  The
+struct counts exports; ``close()`` is refused while one is alive.  On Python
+>= 3.12 (PEP 688) ``memoryview(span)`` works too (``__buffer__`` hands out
+such a chain); before 3.12 and on PyPy it is impossible (the conformance
+suite skips that one test, naming this reason).  On PyPy the finalizer runs
+at garbage collection, so ``close()`` collects once before refusing.
 
-Exports are counted as items of a list (append / pop are atomic), since a
-buffer may be released on any thread at any time.
-
-* Python >= 3.12 (PEP 688): PageSpan defines ``__buffer__`` and
-  ``__release_buffer__`` that count exports; ``memoryview(span)`` works and
-  ``span.timestamps`` is simply ``memoryview(span)``.  The interpreter keeps
-  the span alive while the view exists and calls ``__release_buffer__`` when
-  the last view derived from it is released or collected.
-* Python 3.10 / 3.11 (and PyPy): every ``span.timestamps`` call builds a
-  fresh exporter chain ``ffi.gc(pointer, span._export_done)`` ->
-  ``ffi.buffer`` -> memoryview.  The memoryview's managed buffer is the only
-  owner of the ``ffi.buffer`` object, which is the only owner of the gc'd
-  pointer, so the pointer's destructor runs exactly when the last view
-  sharing that managed buffer (slices, casts, numpy arrays, ...) is released
-  or collected; the destructor (a bound method) keeps the span, and so the
-  snapshot, alive until then.  ``memoryview(span)`` itself is impossible
-  there (the conformance suite skips that one test, naming this reason).  On
-  PyPy the destructor runs at garbage collection, so ``close()`` collects
-  once before refusing (numpy on PyPy keeps its export of such a view until
-  the array's own finalization, which cpyext may delay indefinitely).
+Copies.  No object can be copied or pickled (``__reduce_ex__`` refuses): a
+copy would share the engine object, and two owners of one is a
+use-after-free.
 """
 import operator as _operator
 from functools import partial as _partial
