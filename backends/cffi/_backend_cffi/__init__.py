@@ -308,6 +308,7 @@ def _iota_grow(need):
 _STATS_FIELDS = tuple(name for name, _ in _ffi.typeof("tl_stats").fields)
 _PYPY = _sys.implementation.name == "pypy"
 _PEP688 = _sys.version_info >= (3, 12) and not _PYPY
+_CLOSE_COLLECTIONS = range(3 if _PYPY else 1)
 
 
 # ---------------------------------------------------------------------------
@@ -579,11 +580,15 @@ class Timelog:
         if self._closed:
             return
         st = _lib.tl_log_close(self._log)
-        if st == _EBUSY:
+        # One collection; on PyPy a span whose buffer was exported is freed
+        # one collection after its export's finalizer ran: up to three.
+        for _ in _CLOSE_COLLECTIONS if st == _EBUSY else ():
             _gc_collect()
             if self._closed:        # a finalizer closed it meanwhile
                 return
             st = _lib.tl_log_close(self._log)
+            if st != _EBUSY:
+                break
         if st != _OK:
             raise _error(st)
         self._closed = True
