@@ -1204,7 +1204,12 @@ class _Reader(_Internal):
         return False
 
     def __del__(self):
+        # A reader closed from Python released (or its C finalizer will
+        # release) its pin: only an open one needs the cleanup and the safe
+        # point here.
         try:
+            if self._closed:
+                return
             r = self._r
         except AttributeError:      # never fully made: nothing pinned
             return
@@ -1236,8 +1241,6 @@ _from_buffer = _ffi.from_buffer
 def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
     it = _new(TimelogIter)
     it._closed = False
-    it._pending = _NO_RECORDS
-    it._next = _NO_NEXT
     it._query = query
     it._t1 = t1
     it._t2 = t2
@@ -1494,9 +1497,15 @@ class TimelogIter(_Reader):
             self.close()
         return arr, objs
 
-    def _detach(self):
+    def close(self):
+        """Release the snapshot (idempotent)."""
+        self._closed = True
         self._pending = _NO_RECORDS
         self._next = _NO_NEXT
+        if _reader_close(self._r):
+            owner = self._owner
+            if owner._hint or owner._pending_destroy:
+                owner._reader_done()
 
     def __repr__(self):
         return _repr_text(_lib.tlb_repr_iter, self._query, self._t1, self._t2,
