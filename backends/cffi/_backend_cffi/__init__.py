@@ -1266,7 +1266,7 @@ def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
     elif k:
         it._pending = pending = iter(((sc.ts_list[0], owner._objs[sc.h_list[0]]),))
     else:
-        pending = _NO_RECORDS
+        it._pending = pending = _NO_RECORDS
     _pool.append(sc)
     it._eof = eof = st == _EOF
     it._cap = first * 4 if k else _FIRST_FETCH
