@@ -86,12 +86,12 @@ copy would share the engine object, and two owners of one is a
 use-after-free.
 """
 import operator as _operator
-from functools import partial as _partial
-from gc import collect as _gc_collect
 import sys as _sys
 import threading as _threading
 import weakref as _weakref
 from array import array as _array
+from functools import partial as _partial
+from gc import collect as _gc_collect
 from itertools import chain as _chain
 from itertools import islice as _islice
 from itertools import repeat as _repeat
@@ -281,6 +281,14 @@ _give = _pool.append
 # this array of 0, 1, 2, ... instead of being converted one by one.  Replaced
 # (never mutated) when it must grow; callers keep the array they read.
 _iota = _ffi.new("tl_handle[]", 0)
+
+# _ONE_LINE.  Every Python-level lock is held by a ``with`` statement written
+# on one line.  A debugger's trace function (and so an interrupt injected by
+# one) sees a line event when a multi-line ``with`` block exits, before the
+# lock's __exit__ runs: raising there would leave the lock held for good.  A
+# one-line ``with`` has no such event, and an exception raised anywhere
+# inside its body releases the lock.  (Real signals are checked only after a
+# call returns, which __exit__ already did.)
 _iota_lock = _threading.Lock()
 
 
@@ -289,8 +297,7 @@ def _iota_span(base, n):
     returned array object, the first item)."""
     arr = _iota
     if base + n > len(arr):
-        with _iota_lock:
-            arr = _iota_grow(base + n)
+        with _iota_lock: arr = _iota_grow(base + n)  # noqa: E701 - see _ONE_LINE
     return arr, arr + base
 
 
@@ -398,11 +405,9 @@ class Timelog:
     def _grow_slots(self):
         """Add a block of free slots (table growth is the locked operation);
         return one of them."""
-        with self._grow:
-            objs = self._objs
-            base = len(objs)
-            objs.extend(_repeat(None, _SLOT_BLOCK))
-            self._free.extend(range(base + _SLOT_BLOCK - 1, base, -1))
+        objs = self._objs
+        free = self._free
+        with self._grow: base = len(objs); objs.extend(_repeat(None, _SLOT_BLOCK)); free.extend(range(base + _SLOT_BLOCK - 1, base, -1))  # noqa: E501,E701,E702 - see _ONE_LINE
         return base
 
     def _release_slots(self, objs, handles):
@@ -449,18 +454,15 @@ class Timelog:
                          and s.tombstones == 0)
             _pool.append(sc)
             if not more and quiet:
-                with self._grow:
-                    if self._dgen == gen:      # no delete since the check
-                        self._hint = False
+                # Cleared only if no delete came since the check.
+                with self._grow: self._hint = self._hint and self._dgen != gen  # noqa: E701
             if hs:
                 self._release_slots(self._objs, hs)
             if not more:
                 return
 
     def _deleted(self):
-        with self._grow:
-            self._dgen += 1
-            self._hint = True
+        with self._grow: self._dgen += 1; self._hint = True  # noqa: E701,E702 - see _ONE_LINE
 
     def _safe_point(self):
         if self._hint:
@@ -600,9 +602,7 @@ class Timelog:
         # their record and they free the slot again.  list.clear releases
         # the items only once the list is empty, so a payload destructor may
         # re-enter the log (_grow is reentrant; a closed log refuses writes).
-        with self._grow:
-            self._objs.clear()
-            self._free.clear()
+        with self._grow: self._objs.clear(); self._free.clear()  # noqa: E701,E702 - see _ONE_LINE
 
     def _discard_retired(self):
         """After a successful close: empty the engine's retired queue (the
@@ -919,17 +919,13 @@ class _Writer:
                 owner._release_slots(table, hs[:stored])
                 raise _closed_error() from None
             if k < n:
-                with owner._grow:
-                    base = len(table)
-                    table.extend(_islice(objs, k, n))
+                with owner._grow: base = len(table); table.extend(_islice(objs, k, n))  # noqa: E701,E702
                 hs.extend(range(base, base + n - k))
             hbuf = self.sc.h
             hbuf[0:n] = hs
             keep = None
         else:
-            with owner._grow:
-                base = len(table)
-                table.extend(objs if len(objs) == n else _islice(objs, n))
+            with owner._grow: base = len(table); table.extend(objs if len(objs) == n else _islice(objs, n))  # noqa: E501,E701,E702
             keep, hbuf = _iota_span(base, n)
         sc = self.sc
         st = _lib.tl_append_batch(self.log, ts_ptr, hbuf, n, sc.n)
