@@ -342,7 +342,7 @@ class Timelog:
     """
 
     __slots__ = ("_log", "_box", "_closed", "_objs", "_free", "_grow", "_hint", "_dgen",
-                 "_dlimit", "_pending_destroy", "__weakref__")
+                 "_pending_destroy", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         # An unopened log (closed) until __init__ opens it, once.
@@ -356,7 +356,6 @@ class Timelog:
         self._grow = _threading.RLock()
         self._hint = False
         self._dgen = 0
-        self._dlimit = 0
         return self
 
     def __init__(self, time_unit=None, maintenance=None, memtable_max_bytes=None,
@@ -391,11 +390,7 @@ class Timelog:
         st = _lib.tl_log_open(cfg, box)
         if st != _OK:
             raise _error(st)
-        log = box[0]
-        if _lib.tl_log_config(log, cfg) != _OK:
-            raise _error(_lib.TL_EINTERNAL)
-        self._dlimit = cfg.drain_batch_limit
-        self._log = log
+        self._log = box[0]
         self._closed = False
 
     __reduce__ = _no_pickle
