@@ -35,6 +35,9 @@ TimelogBusyError = cffi_backend.TimelogBusyError
 BACKEND_FILE = cffi_backend.__file__
 
 HANG_SECONDS = 120
+# Under a trace function PyPy interprets everything, operator included:
+# sweeps there use fewer records.
+EXTEND_N = 500 if sys.implementation.name == "pypy" else 5000
 
 
 @pytest.fixture(autouse=True)
@@ -158,8 +161,12 @@ def sweep(setup, action, check, limit=5000):
                 sys.settrace(None)
             # Readers die by reference counting here; a collection (slow
             # once the test session's heap is large) only when one did not.
+            # On PyPy an object reachable only from a finalized one is freed
+            # one collection later: up to three, as Timelog.close() does.
             log = state.get("log")
-            if log is not None and not log.closed and pins(log):
+            for _ in range(3):
+                if log is None or log.closed or not pins(log):
+                    break
                 gc.collect()
             check(state, k)
             if not tracer.fired:
@@ -600,7 +607,6 @@ def test_columns_match_tuples_with_reused_and_shuffled_handles():
     for i in range(0, 5000, 3):
         log.append(i, i)
     for bounds in [(None, None), (100, 4000), (2000, None), (None, 2200), (7, 7)]:
-        want = log.all() if bounds == (None, None) else None
         t1, t2 = bounds
         if t1 is None and t2 is None:
             want = log.all().next_batch(10**6)
@@ -690,7 +696,7 @@ def test_interrupt_sweep_leaves_no_log_lock_held():
         log = state["log"]
         for i in range(20):         # the first one grows the table
             log.append(i, i)
-        log.extend([(i, i) for i in range(5000)])
+        log.extend([(i, i) for i in range(EXTEND_N)])
         log.delete_before(100)
         log.compact()
         log.stats()
