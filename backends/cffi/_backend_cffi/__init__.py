@@ -1644,8 +1644,13 @@ class PageSpan(_Internal):
         """Release the snapshot; BufferError while a timestamps buffer is
         exported (idempotent once closed)."""
         r = self._r
-        if _PYPY and _lib.tlcf_span_exports(r):
+        # Exports held only by unreachable, not yet collected objects (a
+        # numpy array in a reference cycle; anything on PyPy) count until a
+        # collection: collect before refusing, as Timelog.close() does.
+        for _ in _CLOSE_COLLECTIONS if _lib.tlcf_span_exports(r) else ():
             _gc_collect()
+            if not _lib.tlcf_span_exports(r):
+                break
         had = _lib.tlcf_span_close(r)
         if had < 0:
             raise BufferError(_MSG_SPAN_EXPORTED)
