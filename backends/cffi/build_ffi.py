@@ -54,8 +54,9 @@ tl_status tlcf_spans_open(tlcf_reader *r, tl_log *log, int64_t t1, int64_t t2, i
 tl_status tlcf_spans_next(tlcf_reader *r, tlcf_reader *span, int64_t *first, int64_t *last,
                           size_t *len);
 tl_status tlcf_span_read(tlcf_reader *r, size_t start, size_t n, int64_t *ts, tl_handle *h);
-const int64_t *tlcf_span_export(tlcf_reader *r);
-void tlcf_span_unexport(tlcf_reader *r, const int64_t *ts);
+const int64_t *tlcf_span_ts(tlcf_reader *r);
+int32_t tlcf_span_export(tlcf_reader *r, int32_t *cell);
+void tlcf_span_unexport(tlcf_reader *r, int32_t *cell, const int64_t *ts);
 int64_t tlcf_span_exports(tlcf_reader *r);
 size_t tlcf_run_len(const tl_handle *h, size_t n);
 int32_t tlcf_any_01(const int64_t *ts, size_t n);
@@ -294,26 +295,40 @@ tl_status tlcf_span_read(tlcf_reader *r, size_t start, size_t n, int64_t *ts, tl
     return st;
 }
 
-/* Count one export and give the memory, or NULL once closed. */
-const int64_t *tlcf_span_export(tlcf_reader *r)
+/* The span's memory (NULL once closed); not counted yet. */
+const int64_t *tlcf_span_ts(tlcf_reader *r)
 {
-    const int64_t *p = NULL;
     rd_lock(r);
-    if (r->snap != NULL) {
-        r->exports++;
-        p = r->ts;
-    }
+    const int64_t *p = r->snap != NULL ? r->ts : NULL;
     rd_unlock(r);
     return p;
 }
 
+/* Count one export whose finalizer (with the same cell) already exists:
+ * 1, or 0 once closed.  The cell records that this export was counted, so
+ * a finalizer made before the count (an interrupt between the two) does
+ * not uncount another export. */
+int32_t tlcf_span_export(tlcf_reader *r, int32_t *cell)
+{
+    int32_t ok = 0;
+    rd_lock(r);
+    if (r->snap != NULL && *cell == 0) {
+        r->exports++;
+        *cell = 1;
+        ok = 1;
+    }
+    rd_unlock(r);
+    return ok;
+}
+
 /* The finalizer of an export (ts: the exported pointer, unused). */
-void tlcf_span_unexport(tlcf_reader *r, const int64_t *ts)
+void tlcf_span_unexport(tlcf_reader *r, int32_t *cell, const int64_t *ts)
 {
     (void)ts;
     rd_lock(r);
-    if (r->exports > 0)
+    if (*cell == 1 && r->exports > 0)
         r->exports--;
+    *cell = 0;
     rd_unlock(r);
 }
 

@@ -985,7 +985,11 @@ class _Writer:
         except TypeError:
             pairs_ok = False
         if pairs_ok:
-            arr = _ts_array(list(map(_first, chunk)))
+            tss = list(map(_first, chunk))
+            arr, err = _ts_array(tss)
+            if err is not None:
+                k = len(arr)
+                self.columns_slow(tss[:k], list(map(_second, chunk[:k])), err)
             if arr is not None:
                 self.put(_ffi.from_buffer("int64_t[]", arr), list(map(_second, chunk)), n)
                 return
@@ -1069,8 +1073,11 @@ class _Writer:
                 err = oerr
                 tss = tss[:len(objs)]
             if err is None:
-                arr = _ts_array(tss)
-                if arr is not None:
+                arr, err = _ts_array(tss)
+                if err is not None:
+                    tss = tss[:len(arr)]
+                    objs = objs[:len(arr)]
+                elif arr is not None:
                     self.put(_ffi.from_buffer("int64_t[]", arr), objs, k)
                     pos += k
                     continue
@@ -1125,19 +1132,25 @@ def _check_sequence(o, msg):
 
 
 def _ts_array(tss):
-    """Timestamps -> array('q') (its conversion is operator.index plus the
-    int64 range check); None when the item-by-item path must decide: any
-    failure, or a bool (only possible where a value is 0 or 1)."""
+    """Timestamps -> (array('q'), None) (its conversion is operator.index
+    plus the int64 range check); (None, None) when the item-by-item path must
+    decide: an error, or a bool (only possible where a value is 0 or 1).  A
+    BaseException from item i's __index__ (Ctrl-C, SystemExit) is not
+    retried: (the i converted timestamps, the exception), so that exactly
+    the items before it are inserted."""
+    arr = _array("q")
     try:
-        arr = _array("q", tss)
-    except BaseException:   # noqa: BLE001 - the slow path raises it in order
-        return None
+        arr.extend(tss)     # item by item: on failure, arr holds the prefix
+    except Exception:       # noqa: BLE001 - the slow path raises it in order
+        return None, None
+    except BaseException as e:     # noqa: BLE001 - re-raised by the caller
+        return arr, e
     # A bool converts to 0 or 1: only then look at the types (no hashing:
     # an __index__ object need not be hashable).
     if _lib.tlcf_any_01(_ffi.from_buffer("int64_t[]", arr), len(arr)) \
             and bool in set(_map(type, tss)):
-        return None
-    return arr
+        return None, None
+    return arr, None
 
 
 # ---------------------------------------------------------------------------
@@ -1577,10 +1590,15 @@ class PageSpan(_Internal):
     # exports; close() is refused while any is alive.
     def _exported_view(self):
         r = self._r
-        p = _lib.tlcf_span_export(r)
+        p = _lib.tlcf_span_ts(r)
         if p == _ffi.NULL:
             raise ValueError(_MSG_SPAN_CLOSED)
-        owner_ptr = _gc(p, _partial(_lib.tlcf_span_unexport, r))
+        # The finalizer exists before the export is counted (the cell says
+        # whether it was): an interrupt between the two leaves no count.
+        cell = _ffi.new("int32_t *")
+        owner_ptr = _gc(p, _partial(_lib.tlcf_span_unexport, r, cell))
+        if not _lib.tlcf_span_export(r, cell):
+            raise ValueError(_MSG_SPAN_CLOSED)
         return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
 
     if _PEP688:
