@@ -988,8 +988,7 @@ class _Writer:
             tss = list(map(_first, chunk))
             arr, err = _ts_array(tss)
             if err is not None:
-                k = len(arr)
-                self.columns_slow(tss[:k], list(map(_second, chunk[:k])), err)
+                self.columns_slow(tss, list(map(_second, chunk)), err)
             if arr is not None:
                 self.put(_ffi.from_buffer("int64_t[]", arr), list(map(_second, chunk)), n)
                 return
@@ -1074,10 +1073,7 @@ class _Writer:
                 tss = tss[:len(objs)]
             if err is None:
                 arr, err = _ts_array(tss)
-                if err is not None:
-                    tss = tss[:len(arr)]
-                    objs = objs[:len(arr)]
-                elif arr is not None:
+                if err is None and arr is not None:
                     self.put(_ffi.from_buffer("int64_t[]", arr), objs, k)
                     pos += k
                     continue
@@ -1133,18 +1129,22 @@ def _check_sequence(o, msg):
 
 def _ts_array(tss):
     """Timestamps -> (array('q'), None) (its conversion is operator.index
-    plus the int64 range check); (None, None) when the item-by-item path must
-    decide: an error, or a bool (only possible where a value is 0 or 1).  A
-    BaseException from item i's __index__ (Ctrl-C, SystemExit) is not
-    retried: (the i converted timestamps, the exception), so that exactly
-    the items before it are inserted."""
-    arr = _array("q")
+    plus the int64 range check); (None, None) when the item-by-item path
+    must decide: an error, a bool (only possible where a value is 0 or 1),
+    or a first timestamp that is not an int (objects whose __index__ is
+    Python code are converted one by one, each once, so that a
+    BaseException from item i leaves exactly the items before it).  A
+    BaseException during the bulk conversion of ints mixed with such objects
+    gives (None, exception): the caller converts again item by item, inserts
+    and re-raises it."""
+    if type(tss[0]) is not int:
+        return None, None
     try:
-        arr.extend(tss)     # item by item: on failure, arr holds the prefix
+        arr = _array("q", tss)
     except Exception:       # noqa: BLE001 - the slow path raises it in order
         return None, None
     except BaseException as e:     # noqa: BLE001 - re-raised by the caller
-        return arr, e
+        return None, e
     # A bool converts to 0 or 1: only then look at the types (no hashing:
     # an __index__ object need not be hashable).
     if _lib.tlcf_any_01(_ffi.from_buffer("int64_t[]", arr), len(arr)) \
