@@ -383,6 +383,8 @@ class Timelog:
                 st = _lib.tl_config_set_int(cfg, name.encode(), _int_option(name, value))
             if st != _OK:
                 raise _error(st)
+        if _orphans:
+            _reap_orphans()
         # The engine writes the log into a slot this object already owns, so
         # an interruption right after the open cannot lose it (__del__
         # destroys what the slot holds).
@@ -620,21 +622,22 @@ class Timelog:
             # Opened, but __init__ was interrupted before it kept the log.
             log = self._log = box[0]
             self._closed = False
-        if not self._closed:
-            if _lib.tl_log_close(log) != _OK:
-                # A reader still pins the log (only possible while a garbage
-                # cycle is being finalized): the last reader destroys it.
-                self._pending_destroy = True
-                return
+        if not self._closed and _lib.tl_log_close(log) == _OK:
             self._closed = True
-        if _lib.tl_log_destroy(log) == _OK:
+        if self._closed and _lib.tl_log_destroy(log) == _OK:
             self._log = None
             self._box[0] = _ffi.NULL
-            self._pending_destroy = False
             self._objs = []
             self._free = []
-        else:
-            self._pending_destroy = True
+            return
+        # A reader still pins the log (only possible while a garbage cycle
+        # is being finalized; readers release their pins in C, with no
+        # Python code): the engine log is destroyed by a later Timelog()
+        # once no pin is left.  Owned by that list alone from now on.
+        _orphans.append(log)
+        self._log = None
+        self._box[0] = _ffi.NULL
+        self._closed = True
 
     def __del__(self):
         try:
@@ -841,6 +844,20 @@ class Timelog:
 
 
 Timelog.__module__ = _MODULE
+
+_orphans = []       # engine logs whose Timelog died while a reader pinned them
+
+
+def _reap_orphans():
+    """Destroy the orphaned engine logs no reader pins any more."""
+    for _ in range(len(_orphans)):
+        try:
+            log = _orphans.pop(0)
+        except IndexError:
+            return
+        _lib.tl_log_close(log)
+        if _lib.tl_log_destroy(log) != _OK:
+            _orphans.append(log)
 
 
 def _bounds(t1, t2):
@@ -1207,18 +1224,10 @@ class _Reader(_Internal):
         self.close()
         return False
 
-    def __del__(self):
-        # A reader closed from Python released (or its C finalizer will
-        # release) its pin: only an open one needs the cleanup and the safe
-        # point here.
-        try:
-            if self._closed:
-                return
-            r = self._r
-        except AttributeError:      # never fully made: nothing pinned
-            return
-        if _reader_close(r):
-            _reader_gone(self._owner)
+    # No __del__: a dropped reader's pin is released by its C struct's
+    # finalizer, with no Python line that an interrupt (or an unraisable
+    # hook keeping the reader alive) could stop; the payloads it made
+    # releasable go at the log's next safe point.
 
 
 def _reader_gone(owner):
@@ -1686,13 +1695,6 @@ class PageSpan(_Internal):
             pass
         return False
 
-    def __del__(self):
-        try:
-            r = self._r
-        except AttributeError:
-            return
-        if _lib.tlcf_span_close(r) > 0:
-            _reader_gone(self._owner)
 
     def __repr__(self):
         if self._closed:
