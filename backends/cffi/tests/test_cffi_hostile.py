@@ -709,3 +709,27 @@ def test_interrupt_sweep_leaves_no_log_lock_held():
             log.close()
 
     sweep(setup, action, check)
+
+
+def test_log_and_reader_in_one_garbage_cycle_leave_no_engine_log():
+    """A Timelog finalized while its reader (in the same cycle) still pins
+    it hands the engine log to the orphan list; the next Timelog() destroys
+    it once the reader's C finalizer has released the pin."""
+    gc.collect()
+    cffi_backend._reap_orphans()
+    before = len(cffi_backend._orphans)
+
+    class Holder:
+        pass
+
+    h = Holder()
+    h.log = Timelog()
+    h.log.extend([(i, i) for i in range(10)])
+    h.it = h.log.all()
+    h.me = h
+    del h
+    gc.collect()
+    gc.collect()
+    assert len(cffi_backend._orphans) <= before + 1
+    Timelog().close()                            # reaps
+    assert len(cffi_backend._orphans) == before
