@@ -28,23 +28,37 @@ hundred nanoseconds per call, so every hot path is a batch call: extend
 converts 4096 records per ``tl_append_batch`` (timestamps through
 ``array('q')``, whose conversion has ``operator.index`` semantics; a numpy or
 other int64 buffer is passed zero-copy with ``ffi.from_buffer``);
-``next_batch`` and per-record iteration pull up to 4096 records per
-``tl_iter_next_batch`` (an iterator reads its first 128 records when it is
-opened and grows its batches from there, so point and short range queries
-cost one read) and serve them from a lazy zip of the batch's timestamps and
-objects; per-record ``__next__`` is the C-level ``__next__`` of a chain of
-that zip and a refilling tail (see TimelogIter).  Batch timestamps and
-handles become ints through ``memoryview.tolist()``, faster than
-``ffi.unpack``.  Scratch buffers are reused from a pool
-(each engine call takes one and gives it back, so threads never share one).
-One ``tl_iter`` / ``tl_spans`` is never run by two threads at once: each
-iterator has a lock held around its engine calls; a span has a lock held
-around every read of its memory and around close().
+``next_batch`` and per-record iteration pull up to 4096 records per engine
+call (an iterator reads its first 128 records in the call that opens it and
+grows its batches from there, so point and short range queries cost one
+call) and serve them from a lazy zip of the batch's timestamps and objects;
+per-record ``__next__`` is the C-level ``__next__`` of a chain of that zip
+and a refilling tail (see TimelogIter).  Batch timestamps and handles become
+ints through ``memoryview.tolist()``, faster than ``ffi.unpack``.  Scratch
+buffers are reused from a pool (each engine call takes one and gives it
+back, so threads never share one).  Columnar reads (``next_arrays``,
+``arrays``) count the result on the reader's snapshot, allocate the int64
+column once and let the engine fill it in place; objects of consecutive
+handles (records appended in timestamp order) are copied as list slices.
+
+Readers and interruption.  Each engine reader (iterator, span enumerator,
+span) lives in a small C struct (``tlcf_reader``, in build_ffi.py) owned by
+a cdata from ``ffi.new_allocator`` whose C free function releases whatever
+the struct still holds.  The Python reader owns that cdata *before* the
+engine call that pins the log, and every operation on it (open + first
+read, read, move a span out, export, close) is one C call that takes and
+releases the struct's lock.  So a KeyboardInterrupt at any Python line can
+neither leak a pin (the finalizer releases it when the reader dies) nor
+leave a lock held (no lock outlives a C call), and two threads can never run
+one engine reader at once.  The Python read-ahead of an iterator takes no
+lock: threads sharing one iterator get disjoint records in no defined order.
 
 Safe points.  A cffi call costs about as much as a small method, so retired
 handles are drained only while the engine may hold some (see
 ``Timelog._drain``): after deletes, maintenance and reader cleanup, until the
-engine reports an empty retired queue and no tombstone left.
+engine reports an empty retired queue and no tombstone left.  A safe point
+calls ``tl_drain_retired`` again while an answer is full; the engine paces
+``drain_batch_limit``.
 
 Memory.  The table costs one list slot (8 bytes) per stored record; the
 shared handle array above is 8 bytes per table slot of the largest log seen
@@ -52,36 +66,32 @@ shared handle array above is 8 bytes per table slot of the largest log seen
 
 Buffers (PageSpan).  ``span.timestamps`` is a read-only, 1-D, C-contiguous
 memoryview of format 'q' over the engine's page memory; ``close()`` must
-raise BufferError while any view of it is alive, and the span must keep its
-snapshot (hence the memory) alive for as long as a view exists.  A Python
-class cannot observe buffer exports directly before 3.12, so:
+raise BufferError while any view of it is alive, and the span's snapshot
+(hence the memory) must stay alive for as long as a view exists.  Every
+``span.timestamps`` call builds a fresh exporter chain: memoryview ->
+``ffi.buffer`` -> ``ffi.gc(pointer, partial(tlcf_span_unexport, struct))``.
+The memoryview's managed buffer is the only owner of the ``ffi.buffer``
+object, which is the only owner of the gc'd pointer, so the C finalizer runs
+exactly when the last view sharing that managed buffer (slices, casts, numpy
+arrays, ...) is released or collected, with no Python line in between; the
+partial keeps the C struct (and so the snapshot) alive until then.  The
+struct counts exports; ``close()`` is refused while one is alive.  On Python
+>= 3.12 (PEP 688) ``memoryview(span)`` works too (``__buffer__`` hands out
+such a chain); before 3.12 and on PyPy it is impossible (the conformance
+suite skips that one test, naming this reason).  On PyPy the finalizer runs
+at garbage collection, so ``close()`` collects once before refusing.
 
-Exports are counted as items of a list (append / pop are atomic), since a
-buffer may be released on any thread at any time.
-
-* Python >= 3.12 (PEP 688): PageSpan defines ``__buffer__`` and
-  ``__release_buffer__`` that count exports; ``memoryview(span)`` works and
-  ``span.timestamps`` is simply ``memoryview(span)``.  The interpreter keeps
-  the span alive while the view exists and calls ``__release_buffer__`` when
-  the last view derived from it is released or collected.
-* Python 3.10 / 3.11 (and PyPy): every ``span.timestamps`` call builds a
-  fresh exporter chain ``ffi.gc(pointer, span._export_done)`` ->
-  ``ffi.buffer`` -> memoryview.  The memoryview's managed buffer is the only
-  owner of the ``ffi.buffer`` object, which is the only owner of the gc'd
-  pointer, so the pointer's destructor runs exactly when the last view
-  sharing that managed buffer (slices, casts, numpy arrays, ...) is released
-  or collected; the destructor (a bound method) keeps the span, and so the
-  snapshot, alive until then.  ``memoryview(span)`` itself is impossible
-  there (the conformance suite skips that one test, naming this reason).  On
-  PyPy the destructor runs at garbage collection, so ``close()`` collects
-  once before refusing (numpy on PyPy keeps its export of such a view until
-  the array's own finalization, which cpyext may delay indefinitely).
+Copies.  No object can be copied or pickled (``__reduce_ex__`` refuses): a
+copy would share the engine object, and two owners of one is a
+use-after-free.
 """
 import operator as _operator
 import sys as _sys
 import threading as _threading
 import weakref as _weakref
 from array import array as _array
+from functools import partial as _partial
+from gc import collect as _gc_collect
 from itertools import chain as _chain
 from itertools import islice as _islice
 from itertools import repeat as _repeat
@@ -131,6 +141,11 @@ _MSG_SPAN_CLOSED = _message(_lib.TLB_MSG_SPAN_CLOSED)
 _MSG_OPTION_TYPE = _message(_lib.TLB_MSG_OPTION_TYPE)
 _MSG_INDEX_RANGE = _message(_lib.TLB_MSG_INDEX_RANGE)
 _MSG_INDEX_TYPE = _message(_lib.TLB_MSG_INDEX_TYPE)
+_MSG_OPTION_BOOL = _message(_lib.TLB_MSG_OPTION_BOOL)
+_MSG_EXTEND_TS_TYPE = _message(_lib.TLB_MSG_EXTEND_TS_TYPE)
+_MSG_EXTEND_OBJS_TYPE = _message(_lib.TLB_MSG_EXTEND_OBJS_TYPE)
+_MSG_NO_PICKLE = _message(_lib.TLB_MSG_NO_PICKLE)
+_MSG_REINIT = _message(_lib.TLB_MSG_REINIT)
 
 _STATUS_EXCEPTION = {
     _lib.TL_EINVAL: ValueError,
@@ -157,6 +172,21 @@ def _no_construct(cls):
     return TypeError(_MSG_NO_CONSTRUCT % cls.__name__)
 
 
+def _no_pickle(self, protocol=None):
+    """copy, deepcopy and pickle are refused (a copy would share engine
+    state: two owners of one engine object is a use-after-free)."""
+    raise TypeError(_MSG_NO_PICKLE % type(self).__name__)
+
+
+_REPR_CAP = 200
+
+
+def _repr_text(fn, *args):
+    buf = _ffi.new("char[]", _REPR_CAP)
+    fn(buf, _REPR_CAP, *args)
+    return _string(buf).decode("utf-8", "replace")
+
+
 # ---------------------------------------------------------------------------
 # Conversions (same semantics and texts as the C-API binding).
 # ---------------------------------------------------------------------------
@@ -177,12 +207,27 @@ def _ts(v):
     raise OverflowError(_MSG_TS_OVERFLOW)
 
 
-def _int64(v):
-    """Size / count option: operator.index semantics, int64 range."""
+def _int_option(name, v):
+    """Integer option: bool refused, operator.index semantics, int64 range."""
+    if isinstance(v, bool):
+        raise TypeError(_MSG_OPTION_BOOL % name)
     v = _index(v)
     if _I64_MIN <= v <= _I64_MAX:
         return v
     raise OverflowError(_MSG_INT_OVERFLOW)
+
+
+def _size(method, n):
+    """The size argument of next_batch / next_arrays."""
+    if type(n) is not int:
+        if isinstance(n, bool):
+            raise TypeError(_MSG_OPTION_BOOL % "n")
+        n = _index(n)
+    if n < 0:
+        raise ValueError(_MSG_BATCH_NEGATIVE % method)
+    if n > _I64_MAX:
+        raise OverflowError(_MSG_INT_OVERFLOW)
+    return n
 
 
 def _cstr(name, value):
@@ -204,16 +249,13 @@ _DRAIN_CAP = 4096       # handles per tl_drain_retired call
 class _Scratch:
     """Out-parameters and record buffers for one engine call at a time."""
 
-    __slots__ = ("ts", "h", "n", "iter_p", "snap_p", "spans_p", "i32", "stats",
-                 "ts_list", "h_list", "n_val")
+    __slots__ = ("ts", "h", "n", "u64", "i32", "stats", "ts_list", "h_list", "n_val")
 
     def __init__(self):
         self.ts = _ffi.new("int64_t[]", _CHUNK)
         self.h = _ffi.new("tl_handle[]", _CHUNK)
         self.n = _ffi.new("size_t *")
-        self.iter_p = _ffi.new("tl_iter **")
-        self.snap_p = _ffi.new("tl_snapshot **")
-        self.spans_p = _ffi.new("tl_spans **")
+        self.u64 = _ffi.new("uint64_t *")
         self.i32 = _ffi.new("int32_t *")
         self.stats = _ffi.new("tl_stats *")
         # memoryview.tolist() makes the ints about a third faster than
@@ -239,6 +281,14 @@ _give = _pool.append
 # this array of 0, 1, 2, ... instead of being converted one by one.  Replaced
 # (never mutated) when it must grow; callers keep the array they read.
 _iota = _ffi.new("tl_handle[]", 0)
+
+# _ONE_LINE.  Every Python-level lock is held by a ``with`` statement written
+# on one line.  A debugger's trace function (and so an interrupt injected by
+# one) sees a line event when a multi-line ``with`` block exits, before the
+# lock's __exit__ runs: raising there would leave the lock held for good.  A
+# one-line ``with`` has no such event, and an exception raised anywhere
+# inside its body releases the lock.  (Real signals are checked only after a
+# call returns, which __exit__ already did.)
 _iota_lock = _threading.Lock()
 
 
@@ -247,8 +297,7 @@ def _iota_span(base, n):
     returned array object, the first item)."""
     arr = _iota
     if base + n > len(arr):
-        with _iota_lock:
-            arr = _iota_grow(base + n)
+        with _iota_lock: arr = _iota_grow(base + n)  # noqa: E701 - see _ONE_LINE
     return arr, arr + base
 
 
@@ -266,6 +315,7 @@ def _iota_grow(need):
 _STATS_FIELDS = tuple(name for name, _ in _ffi.typeof("tl_stats").fields)
 _PYPY = _sys.implementation.name == "pypy"
 _PEP688 = _sys.version_info >= (3, 12) and not _PYPY
+_CLOSE_COLLECTIONS = range(3 if _PYPY else 1)
 
 
 # ---------------------------------------------------------------------------
@@ -291,16 +341,29 @@ class Timelog:
     None means the engine default for every option.
     """
 
-    __slots__ = ("_log", "_closed", "_objs", "_free", "_grow", "_hint", "_dgen",
-                 "_dlimit", "_pending_destroy", "__weakref__")
+    __slots__ = ("_log", "_box", "_closed", "_objs", "_free", "_grow", "_hint", "_dgen",
+                 "_pending_destroy", "__weakref__")
 
-    def __new__(cls, time_unit=None, maintenance=None, memtable_max_bytes=None,
-                target_page_bytes=None, sealed_max_runs=None,
-                drain_batch_limit=None, busy_policy=None):
+    def __new__(cls, *args, **kwargs):
+        # An unopened log (closed) until __init__ opens it, once.
         self = object.__new__(cls)
         self._log = None
+        self._box = None
         self._closed = True
         self._pending_destroy = False
+        self._objs = []
+        self._free = []
+        self._grow = _threading.RLock()
+        self._hint = False
+        self._dgen = 0
+        return self
+
+    def __init__(self, time_unit=None, maintenance=None, memtable_max_bytes=None,
+                 target_page_bytes=None, sealed_max_runs=None,
+                 drain_batch_limit=None, busy_policy=None):
+        box = self._box
+        if box is not None and box[0] != _ffi.NULL:
+            raise TypeError(_MSG_REINIT)
         cfg = _ffi.new("tl_config *")
         _lib.tl_config_init(cfg)
         for name, value, is_str in (
@@ -317,34 +380,31 @@ class Timelog:
                 raw = _cstr(name, value)
                 st = _lib.tl_config_set_str(cfg, name.encode(), raw, len(raw))
             else:
-                st = _lib.tl_config_set_int(cfg, name.encode(), _int64(value))
+                st = _lib.tl_config_set_int(cfg, name.encode(), _int_option(name, value))
             if st != _OK:
                 raise _error(st)
-        out = _ffi.new("tl_log **")
-        st = _lib.tl_log_open(cfg, out)
+        if _orphans:
+            _reap_orphans()
+        # The engine writes the log into a slot this object already owns, so
+        # an interruption right after the open cannot lose it (__del__
+        # destroys what the slot holds).
+        self._box = box = _ffi.new("tl_log **")
+        st = _lib.tl_log_open(cfg, box)
         if st != _OK:
             raise _error(st)
-        self._log = out[0]
+        self._log = box[0]
         self._closed = False
-        self._objs = []
-        self._free = []
-        self._grow = _threading.RLock()
-        self._hint = False
-        self._dgen = 0
-        if _lib.tl_log_config(self._log, cfg) != _OK:
-            raise _error(_lib.TL_EINTERNAL)
-        self._dlimit = cfg.drain_batch_limit
-        return self
+
+    __reduce__ = _no_pickle
+    __reduce_ex__ = _no_pickle
 
     # -- payload table ------------------------------------------------------
     def _grow_slots(self):
         """Add a block of free slots (table growth is the locked operation);
         return one of them."""
-        with self._grow:
-            objs = self._objs
-            base = len(objs)
-            objs.extend(_repeat(None, _SLOT_BLOCK))
-            self._free.extend(range(base + _SLOT_BLOCK - 1, base, -1))
+        objs = self._objs
+        free = self._free
+        with self._grow: base = len(objs); objs.extend(_repeat(None, _SLOT_BLOCK)); free.extend(range(base + _SLOT_BLOCK - 1, base, -1))  # noqa: E501,E701,E702 - see _ONE_LINE
         return base
 
     def _release_slots(self, objs, handles):
@@ -371,11 +431,10 @@ class Timelog:
     # worker - turns into retired handles) and cleared only once the engine
     # reports an empty retired queue and no tombstone left.
     def _drain(self):
-        """One safe point: release what the engine says is releasable now.
-        With drain_batch_limit set that is one engine call (the engine caps
-        it); otherwise until nothing releasable is left."""
+        """One safe point: release what the engine says is releasable now,
+        calling again while an answer is full (a short answer ends the safe
+        point; the engine paces drain_batch_limit itself)."""
         log = self._log
-        limited = self._dlimit > 0
         while log is not None and not self._closed:
             try:
                 sc = _pool.pop()
@@ -384,7 +443,7 @@ class Timelog:
             st = _lib.tl_drain_retired(log, sc.h, _DRAIN_CAP, sc.n)
             k = sc.n[0] if st == _OK else 0
             hs = _unpack(sc.h, k) if k else None
-            more = k == _DRAIN_CAP or (limited and k >= self._dlimit)
+            more = k == _DRAIN_CAP
             if not more:
                 gen = self._dgen
                 s = sc.stats
@@ -392,18 +451,15 @@ class Timelog:
                          and s.tombstones == 0)
             _pool.append(sc)
             if not more and quiet:
-                with self._grow:
-                    if self._dgen == gen:      # no delete since the check
-                        self._hint = False
+                # Cleared only if no delete came since the check.
+                with self._grow: self._hint = self._hint and self._dgen != gen  # noqa: E701
             if hs:
                 self._release_slots(self._objs, hs)
-            if not more or limited:
+            if not more:
                 return
 
     def _deleted(self):
-        with self._grow:
-            self._dgen += 1
-            self._hint = True
+        with self._grow: self._dgen += 1; self._hint = True  # noqa: E701,E702 - see _ONE_LINE
 
     def _safe_point(self):
         if self._hint:
@@ -517,10 +573,21 @@ class Timelog:
         self._maintenance(_lib.tl_maint_stop)
 
     def close(self):
-        """Release everything; TimelogBusyError while readers are open."""
+        """Release everything; TimelogBusyError while readers are open.
+        Readers that are unreachable but not yet collected (PyPy, reference
+        cycles) release their pins in one garbage collection first."""
         if self._closed:
             return
         st = _lib.tl_log_close(self._log)
+        # One collection; on PyPy a span whose buffer was exported is freed
+        # one collection after its export's finalizer ran: up to three.
+        for _ in _CLOSE_COLLECTIONS if st == _EBUSY else ():
+            _gc_collect()
+            if self._closed:        # a finalizer closed it meanwhile
+                return
+            st = _lib.tl_log_close(self._log)
+            if st != _EBUSY:
+                break
         if st != _OK:
             raise _error(st)
         self._closed = True
@@ -532,9 +599,7 @@ class Timelog:
         # their record and they free the slot again.  list.clear releases
         # the items only once the list is empty, so a payload destructor may
         # re-enter the log (_grow is reentrant; a closed log refuses writes).
-        with self._grow:
-            self._objs.clear()
-            self._free.clear()
+        with self._grow: self._objs.clear(); self._free.clear()  # noqa: E701,E702 - see _ONE_LINE
 
     def _discard_retired(self):
         """After a successful close: empty the engine's retired queue (the
@@ -551,21 +616,28 @@ class Timelog:
     def _destroy(self):
         log = self._log
         if log is None:
-            return
-        if not self._closed:
-            if _lib.tl_log_close(log) != _OK:
-                # A reader still pins the log (only possible while a garbage
-                # cycle is being finalized): the last reader destroys it.
-                self._pending_destroy = True
+            box = self._box
+            if box is None or box[0] == _ffi.NULL:
                 return
+            # Opened, but __init__ was interrupted before it kept the log.
+            log = self._log = box[0]
+            self._closed = False
+        if not self._closed and _lib.tl_log_close(log) == _OK:
             self._closed = True
-        if _lib.tl_log_destroy(log) == _OK:
+        if self._closed and _lib.tl_log_destroy(log) == _OK:
             self._log = None
-            self._pending_destroy = False
+            self._box[0] = _ffi.NULL
             self._objs = []
             self._free = []
-        else:
-            self._pending_destroy = True
+            return
+        # A reader still pins the log (only possible while a garbage cycle
+        # is being finalized; readers release their pins in C, with no
+        # Python code): the engine log is destroyed by a later Timelog()
+        # once no pin is left.  Owned by that list alone from now on.
+        _orphans.append(log)
+        self._log = None
+        self._box[0] = _ffi.NULL
+        self._closed = True
 
     def __del__(self):
         try:
@@ -640,27 +712,70 @@ class Timelog:
             if st != _OK:
                 raise _error(st)
             kind_id = sc.i32[0]
-            si = object.__new__(PageSpanIter)
-            si._owner = None
-            si._core = None
-            si._lock = _threading.Lock()
-            si._out = _ffi.new("tl_span *")
-            st = _lib.tl_snapshot_acquire(self._log, sc.snap_p)
-            if st != _OK:
-                raise _error(st)
-            snap = sc.snap_p[0]
-            st = _lib.tl_spans_open(snap, t1, t2, kind_id, sc.spans_p)
-            if st != _OK:
-                exc = _error(st)
-                _lib.tl_snapshot_release(snap)
-                raise exc
-            # The enumerator holds its own snapshot reference (the pin).
-            _lib.tl_snapshot_release(snap)
-            si._core = sc.spans_p[0]
-            si._owner = self
         finally:
             _give(sc)
+        si = _new(PageSpanIter)
+        si._owner = self
+        si._t1 = t1
+        si._t2 = t2
+        si._kind = kind_id
+        si._closed = False
+        # Owned before the engine call that stores the pin in it.
+        si._r = r = _new_reader("tlcf_reader *")
+        st = _lib.tlcf_spans_open(r, self._log, t1, t2, kind_id)
+        if st != _OK:
+            si._closed = True
+            raise _error(st)
         return si
+
+    # -- columnar reads -------------------------------------------------------
+    def count(self, t1=None, t2=None):
+        """Number of records the query would yield (none are made)."""
+        query, t1, t2 = _bounds(t1, t2)
+        self._safe_point()
+        self._check()
+        sc = _take()
+        try:
+            st = _lib.tl_log_count(self._log, query, t1, t2, sc.u64)
+            if st != _OK:
+                raise _error(st)
+            return sc.u64[0]
+        finally:
+            _give(sc)
+
+    def arrays(self, t1=None, t2=None):
+        """(int64 timestamps array, list of objects) of the query."""
+        query, t1, t2 = _bounds(t1, t2)
+        if self._hint or self._closed:
+            self._pre()
+        # A reader of its own (owned before the engine call that pins),
+        # counted and read in full on one snapshot, then released.
+        r = _new_reader("tlcf_reader *")
+        try:
+            sc = _pool.pop()
+        except IndexError:
+            sc = _Scratch()
+        try:
+            st = _iter_open(r, self._log, query, t1, t2, _ffi.NULL, _ffi.NULL, 0, sc.n,
+                            sc.u64)
+            if st != _OK and st != _EOF:
+                raise _error(st)
+            m = sc.u64[0]
+            arr = _ts_column(m)
+            if not m:
+                return arr, []
+            hb = _new_raw("tl_handle[]", m)
+            with _from_buffer("int64_t[]", arr) as base:
+                st = _iter_next(r, base, hb, m, sc.n)
+            if st != _OK and st != _EOF:
+                raise _error(st)
+            if sc.n_val[0] != m:
+                raise SystemError("timelog: tl_count disagrees with the iterator")
+            return arr, _handle_objects(hb, m, self._objs)
+        finally:
+            _pool.append(sc)
+            if _reader_close(r):
+                _reader_gone(self)
 
     # -- introspection ---------------------------------------------------------
     def _stats_struct(self):
@@ -705,6 +820,22 @@ class Timelog:
         """True once close() succeeded."""
         return self._closed
 
+    def __repr__(self):
+        log = self._log
+        closed = 1 if self._closed or log is None else 0
+        unit = self._option(b"time_unit") or "?"
+        n = 0
+        if not closed:
+            sc = _take()
+            try:
+                if _lib.tl_log_count(log, _Q_ALL, 0, 0, sc.u64) == _OK:
+                    n = sc.u64[0]
+                else:
+                    closed = 1
+            finally:
+                _give(sc)
+        return _repr_text(_lib.tlb_repr_log, b"cffi", unit.encode(), n, closed)
+
     time_unit = _option_property(b"time_unit", "Timestamp unit.")
     maintenance_mode = _option_property(b"maintenance", "'disabled' or 'background'.")
     busy_policy = _option_property(b"busy_policy", "'raise', 'silent' or 'flush'.")
@@ -714,13 +845,38 @@ class Timelog:
 
 Timelog.__module__ = _MODULE
 
+_orphans = []       # engine logs whose Timelog died while a reader pinned them
+
+
+def _reap_orphans():
+    """Destroy the orphaned engine logs no reader pins any more."""
+    for _ in range(len(_orphans)):
+        try:
+            log = _orphans.pop(0)
+        except IndexError:
+            return
+        _lib.tl_log_close(log)
+        if _lib.tl_log_destroy(log) != _OK:
+            _orphans.append(log)
+
+
+def _bounds(t1, t2):
+    """The query that count() / arrays() bounds select."""
+    if t1 is None:
+        if t2 is None:
+            return _Q_ALL, 0, 0
+        return _Q_UNTIL, 0, _ts(t2)
+    t1 = _ts(t1)
+    if t2 is None:
+        return _Q_SINCE, t1, 0
+    return _Q_RANGE, t1, _ts(t2)
+
 
 # ---------------------------------------------------------------------------
 # extend().
 # ---------------------------------------------------------------------------
 _TWO = frozenset((2,))
 _tuple_len = tuple.__len__
-_BOOL_VALUES = frozenset((0, 1))
 _first = _operator.itemgetter(0)
 _second = _operator.itemgetter(1)
 _INT64_FORMATS = frozenset(
@@ -775,17 +931,13 @@ class _Writer:
                 owner._release_slots(table, hs[:stored])
                 raise _closed_error() from None
             if k < n:
-                with owner._grow:
-                    base = len(table)
-                    table.extend(_islice(objs, k, n))
+                with owner._grow: base = len(table); table.extend(_islice(objs, k, n))  # noqa: E701,E702
                 hs.extend(range(base, base + n - k))
             hbuf = self.sc.h
             hbuf[0:n] = hs
             keep = None
         else:
-            with owner._grow:
-                base = len(table)
-                table.extend(objs if len(objs) == n else _islice(objs, n))
+            with owner._grow: base = len(table); table.extend(objs if len(objs) == n else _islice(objs, n))  # noqa: E501,E701,E702
             keep, hbuf = _iota_span(base, n)
         sc = self.sc
         st = _lib.tl_append_batch(self.log, ts_ptr, hbuf, n, sc.n)
@@ -850,7 +1002,10 @@ class _Writer:
         except TypeError:
             pairs_ok = False
         if pairs_ok:
-            arr = _ts_array(list(map(_first, chunk)))
+            tss = list(map(_first, chunk))
+            arr, err = _ts_array(tss)
+            if err is not None:
+                self.columns_slow(tss, list(map(_second, chunk)), err)
             if arr is not None:
                 self.put(_ffi.from_buffer("int64_t[]", arr), list(map(_second, chunk)), n)
                 return
@@ -867,7 +1022,7 @@ class _Writer:
                 t, o = item
                 try:
                     tsv[len(objs)] = _ts(t)
-                except Exception as e:     # noqa: BLE001 - re-raised below
+                except BaseException as e:     # noqa: BLE001 - re-raised below
                     err = e
                     break
                 objs.append(o)
@@ -892,6 +1047,9 @@ class _Writer:
                     view.release()
                     view = None
         try:
+            if view is None:
+                _check_sequence(timestamps, _MSG_EXTEND_TS_TYPE)
+            _check_sequence(objects, _MSG_EXTEND_OBJS_TYPE)
             n = len(view) if view is not None else len(timestamps)
             if len(objects) != n:
                 raise ValueError(_MSG_EXTEND_LENGTHS)
@@ -901,7 +1059,10 @@ class _Writer:
                 self.columns_sequence(timestamps, objects, n)
         finally:
             if view is not None:
-                view.release()
+                try:
+                    view.release()
+                except BufferError:     # an interrupted read left an export:
+                    pass                # released when collected
 
     def columns_buffer(self, view, objects, n):
         if not view.c_contiguous:
@@ -914,67 +1075,99 @@ class _Writer:
             pos = 0
             while pos < n:
                 k = min(_CHUNK, n - pos)
-                objs = _seq_slice(objects, pos, k)
-                self.put(base + pos, objs, len(objs))
-                if len(objs) < k:       # objects raised at this index
-                    objects[pos + len(objs)]
+                objs, err = _seq_slice(objects, pos, k)
+                self.put_prefix(base + pos, objs, err)
                 pos += k
 
     def columns_sequence(self, timestamps, objects, n):
         pos = 0
         while pos < n:
             k = min(_CHUNK, n - pos)
-            tss = _seq_slice(timestamps, pos, k)
-            objs = _seq_slice(objects, pos, k) if len(tss) == k else None
-            if objs is not None and len(objs) == k:
-                arr = _ts_array(tss)
-                if arr is not None:
+            tss, err = _seq_slice(timestamps, pos, k)
+            objs, oerr = _seq_slice(objects, pos, len(tss))
+            if oerr is not None:        # object i failed: before timestamp i+1
+                err = oerr
+                tss = tss[:len(objs)]
+            if err is None:
+                arr, err = _ts_array(tss)
+                if err is None and arr is not None:
                     self.put(_ffi.from_buffer("int64_t[]", arr), objs, k)
                     pos += k
                     continue
-            self.columns_slow(timestamps, objects, pos, k)
+            self.columns_slow(tss, objs, err)
             pos += k
 
-    def columns_slow(self, timestamps, objects, pos, k):
-        """Per item: timestamp i converted, then object i read (the C-API
-        binding's order); the records before a failure are inserted."""
+    def columns_slow(self, tss, objs, err):
+        """Items already read, converted one by one (timestamp i before
+        anything after item i); the records before the first failure are
+        inserted, then it is raised."""
         tsv = self.sc.ts
-        objs = []
-        err = None
-        for i in range(pos, pos + k):
+        i = 0
+        for t in tss:
             try:
-                tsv[len(objs)] = _ts(timestamps[i])
-                objs.append(objects[i])
-            except Exception as e:     # noqa: BLE001 - re-raised below
+                tsv[i] = _ts(t)
+            except BaseException as e:     # noqa: BLE001 - re-raised below
                 err = e
                 break
-        self.put_prefix(tsv, objs, err)
+            i += 1
+        self.put_prefix(tsv, objs[:i], err)
 
 
 def _seq_slice(seq, pos, k):
-    """seq[pos:pos+k] as a list or tuple; for other sequences the items are
-    read one by one and the list stops short at the first failing index."""
+    """(seq[pos:pos+k] as a list or tuple, None); for other sequences the
+    items are read one by one, and a failure gives (the items read, the
+    exception)."""
     if type(seq) is list or type(seq) is tuple:
-        return seq[pos:pos + k]
+        return seq[pos:pos + k], None
     out = []
     try:
-        out.extend(map(seq.__getitem__, range(pos, pos + k)))
-    except Exception:       # noqa: BLE001 - the caller re-reads that index
-        pass
-    return out
+        out.extend(_map(seq.__getitem__, range(pos, pos + k)))
+    except BaseException as e:      # noqa: BLE001 - the caller re-raises it
+        return out, e
+    return out, None
+
+
+_mapping_abc = []
+
+
+def _check_sequence(o, msg):
+    """A sequence as design.md 8.4 defines it: its type has __len__ and
+    __getitem__, and it is not a collections.abc.Mapping."""
+    if type(o) is list or type(o) is tuple:
+        return
+    if not _mapping_abc:
+        from collections.abc import Mapping
+        _mapping_abc.append(Mapping)
+    tp = type(o)
+    if not (hasattr(tp, "__len__") and hasattr(tp, "__getitem__")) \
+            or isinstance(o, _mapping_abc[0]):
+        raise TypeError(msg % tp.__name__)
 
 
 def _ts_array(tss):
-    """Timestamps -> array('q') (its conversion is operator.index plus the
-    int64 range check); None when the item-by-item path must decide: any
-    failure, or a bool (only possible where a value is 0 or 1)."""
+    """Timestamps -> (array('q'), None) (its conversion is operator.index
+    plus the int64 range check); (None, None) when the item-by-item path
+    must decide: an error, a bool (only possible where a value is 0 or 1),
+    or a first timestamp that is not an int (objects whose __index__ is
+    Python code are converted one by one, each once, so that a
+    BaseException from item i leaves exactly the items before it).  A
+    BaseException during the bulk conversion of ints mixed with such objects
+    gives (None, exception): the caller converts again item by item, inserts
+    and re-raises it."""
+    if type(tss[0]) is not int:
+        return None, None
     try:
         arr = _array("q", tss)
     except Exception:       # noqa: BLE001 - the slow path raises it in order
-        return None
-    if not _BOOL_VALUES.isdisjoint(tss) and any(type(t) is bool for t in tss):
-        return None
-    return arr
+        return None, None
+    except BaseException as e:     # noqa: BLE001 - re-raised by the caller
+        return None, e
+    # A bool converts to 0 or 1: only then look at the types (no hashing:
+    # an __index__ object need not be hashable).
+    if _lib.tlcf_any_01(_ffi.from_buffer("int64_t[]", arr), len(arr)) \
+            and bool in set(_map(type, tss)):
+        return None, None
+    return arr, None
 
 
 # ---------------------------------------------------------------------------
@@ -986,38 +1179,40 @@ class _Internal:
     def __new__(cls, *args, **kwargs):
         raise _no_construct(cls)
 
+    __reduce__ = _no_pickle
+    __reduce_ex__ = _no_pickle
+
+
+# Engine readers live in C structs (tlcf_reader, see build_ffi.py) owned by
+# cdata objects whose C finalizer releases whatever they still hold; every
+# operation on one is a single C call that takes and releases the struct's
+# lock.  A reader's Python object owns its struct before the engine call
+# that pins the log, so an exception at any Python line (Ctrl-C) leaves the
+# pin with an owner that releases it when collected, and no lock held.
+_new_reader = _ffi.new_allocator(_lib.tlcf_reader_alloc, _lib.tlcf_reader_dealloc,
+                                 should_clear_after_alloc=False)
+_reader_close = _lib.tlcf_reader_close
+
 
 class _Reader(_Internal):
-    """What TimelogIter and PageSpanIter share: the core object ``_core``
-    (destroyed by ``_destroy_core``) guarded by ``_lock``, the owner, close()
-    and the iterator / context-manager protocols.
-
-    Cleanup order, the same on close(), exhaustion and collection: mark
-    closed, clear fields, destroy the core object (which drops the snapshot,
-    i.e. the pin), then - outside the lock, since payload destructors may
-    re-enter - drop read-ahead records, drain retired payloads, drop the
-    owner."""
+    """What TimelogIter and PageSpanIter share: the C reader ``_r``, the
+    owner, the ``_closed`` flag, close() and the iterator / context-manager
+    protocols.  close() first marks the Python side closed, then releases
+    the engine object (one C call, idempotent), then runs a safe point."""
 
     __slots__ = ()
 
     @property
     def closed(self):
         """True once exhausted or closed."""
-        return self._core is None
+        return self._closed
 
     def close(self):
         """Release the snapshot (idempotent)."""
-        with self._lock:
-            core = self._core
-            if core is None:
-                return
-            self._core = None
-            dropped = self._detach()
-            owner = self._owner
-            self._destroy_core(core)
-        del dropped
-        self._owner = None
-        _reader_gone(owner)
+        self._closed = True
+        self._detach()
+        if _reader_close(self._r):
+            _reader_gone(self._owner)
 
     def __iter__(self):
         return self
@@ -1029,12 +1224,10 @@ class _Reader(_Internal):
         self.close()
         return False
 
-    def __del__(self):
-        try:
-            if self._core is not None:
-                self.close()
-        except AttributeError:      # never fully made
-            pass
+    # No __del__: a dropped reader's pin is released by its C struct's
+    # finalizer, with no Python line that an interrupt (or an unraisable
+    # hook keeping the reader alive) could stop; the payloads it made
+    # releasable go at the log's next safe point.
 
 
 def _reader_gone(owner):
@@ -1053,51 +1246,43 @@ _Q_ALL = _lib.TL_QUERY_ALL
 _Q_POINT = _lib.TL_QUERY_POINT
 _new = object.__new__
 _gc = _ffi.gc
-_snapshot_release = _lib.tl_snapshot_release
-_spans_next = _lib.tl_spans_next
-_allocate_lock = _threading.Lock
-_log_iter = _lib.tl_log_iter
-_iter_next_batch = _lib.tl_iter_next_batch
-_iter_destroy = _lib.tl_iter_destroy
+_iter_open = _lib.tlcf_iter_open
+_iter_next = _lib.tlcf_iter_next
+_from_buffer = _ffi.from_buffer
 
 
-def _open_iter(owner, query, t1, t2):
-    it = _new(TimelogIter)      # fields unset until open: __del__ allows that
-    it._lock = _allocate_lock()
+def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
+    it = _new(TimelogIter)
+    it._closed = False
+    it._query = query
+    it._t1 = t1
+    it._t2 = t2
+    it._owner = owner
+    # Owned before the engine call that stores the pin in it.
+    it._r = r = _new_reader("tlcf_reader *")
     try:
         sc = _pool.pop()
     except IndexError:
         sc = _Scratch()
-    # The iterator holds the snapshot reference tl_log_iter took: that is
-    # the pin, kept until the iterator is destroyed.
-    st = _log_iter(owner._log, query, t1, t2, sc.iter_p)
-    if st != _OK:
+    # Open and read the first (small) batch in one call: a point or short
+    # range query then costs one Python-level refill less.  A failure of
+    # that read is left to the first __next__, which repeats it and raises.
+    st = _iter_open(r, owner._log, query, t1, t2, sc.ts, sc.h, first, sc.n, _ffi.NULL)
+    if st != _OK and st != _EOF:
         _pool.append(sc)
+        it._closed = True
         raise _error(st)
-    it._core = core = sc.iter_p[0]
-    it._owner = owner
-    # Read the first (small) batch now, while no other thread can see the
-    # iterator: a point or short range query then costs one Python-level
-    # refill less.  The snapshot is already pinned, so the objects read here
-    # are the ones a later read would give; a failure is left to the first
-    # __next__, which repeats the read and raises.
-    st = _iter_next_batch(core, sc.ts, sc.h, _FIRST_FETCH, sc.n)
-    if st == _OK or st == _EOF:
-        k = sc.n_val[0]
-        if k > 1:
-            it._pending = pending = zip(sc.ts_list[:k].tolist(),  # noqa: B905 - equal lengths
-                                        _itemgetter(*sc.h_list[:k].tolist())(owner._objs))
-        elif k:
-            it._pending = pending = iter(((sc.ts_list[0], owner._objs[sc.h_list[0]]),))
-        else:
-            it._pending = pending = _NO_RECORDS
-        it._eof = eof = st == _EOF
-        it._cap = _FIRST_FETCH * 4
+    k = sc.n_val[0]
+    if k > 1:
+        it._pending = pending = zip(sc.ts_list[:k].tolist(),  # noqa: B905 - equal lengths
+                                    _itemgetter(*sc.h_list[:k].tolist())(owner._objs))
+    elif k:
+        it._pending = pending = iter(((sc.ts_list[0], owner._objs[sc.h_list[0]]),))
     else:
         it._pending = pending = _NO_RECORDS
-        it._eof = eof = False
-        it._cap = _FIRST_FETCH
     _pool.append(sc)
+    it._eof = eof = st == _EOF
+    it._cap = first * 4 if k else _FIRST_FETCH
     if eof:     # every record in hand (point and short range queries)
         it._next = _chain(pending, _filter(_finish, (_wref(it),))).__next__
     else:
@@ -1106,7 +1291,7 @@ def _open_iter(owner, query, t1, t2):
     return it
 
 
-def _fetch(core, cap, table):
+def _fetch(r, cap, table):
     """Up to cap records from the engine: their timestamps (a list), their
     objects (a sequence), and whether the iterator is exhausted."""
     try:
@@ -1114,7 +1299,7 @@ def _fetch(core, cap, table):
     except IndexError:
         sc = _Scratch()
     try:
-        st = _iter_next_batch(core, sc.ts, sc.h, cap, sc.n)
+        st = _iter_next(r, sc.ts, sc.h, cap, sc.n)
         if st != _OK and st != _EOF:
             raise _error(st)
         k = sc.n_val[0]
@@ -1140,23 +1325,11 @@ _filter = filter
 
 def _finish(ref):
     """The tail of the chain of an iterator that read all its records at
-    open: runs the cleanup once they are served.  It returns a false value,
-    so filter() ends the chain without a Python-level raise."""
+    open: closes it once they are served.  It returns a false value, so
+    filter() ends the chain without a Python-level raise."""
     it = ref()
-    if it is None:
-        return False
-    with it._lock:      # the cleanup of an exhausted iterator (see _refill)
-        core = it._core
-        if core is None:
-            return False
-        it._core = None
-        it._pending = _NO_RECORDS
-        it._next = _NO_NEXT
-        owner = it._owner
-        _iter_destroy(core)
-    it._owner = None
-    if owner._hint or owner._pending_destroy:
-        owner._reader_done()
+    if it is not None:
+        it.close()
     return False
 
 
@@ -1170,11 +1343,56 @@ def _more(ref):
     return rec
 
 
+# Columns: numpy.empty(n, int64) when numpy imports (tried once), else
+# array('q').
+_columns = []
+
+
+def _ts_column(n):
+    if not _columns:
+        try:
+            import numpy
+            _columns.append(lambda k, e=numpy.empty, t=numpy.int64: e(k, t))
+        except Exception:       # noqa: BLE001 - any failure means "no numpy"
+            _columns.append(lambda k: _array("q", bytes(8 * k)))
+    return _columns[0](n)
+
+
+def _handle_objects(hb, m, table):
+    """The objects of m handles at hb, as a new list.  Handles of records
+    appended in timestamp order are consecutive: long runs of them are
+    copied as list slices; from the first short run on, one lookup per
+    handle, at C level."""
+    run_len = _lib.tlcf_run_len
+    out = None
+    i = 0
+    while i < m:
+        k = run_len(hb + i, m - i)
+        if k < 32 and k < m - i:
+            hl = memoryview(_buffer(hb + i, (m - i) * 8)).cast("Q").tolist()
+            rest = list(_map(table.__getitem__, hl))
+            if out is None:
+                return rest
+            out += rest
+            return out
+        h0 = hb[i]
+        if out is None:
+            out = table[h0:h0 + k]
+        else:
+            out += table[h0:h0 + k]
+        i += k
+    return [] if out is None else out
+
+
+# Handle buffers of columnar reads are filled by the engine: not cleared.
+_new_raw = _ffi.new_allocator(should_clear_after_alloc=False)
+
+
 class TimelogIter(_Reader):
     """Snapshot iterator yielding (timestamp, object) tuples."""
 
-    __slots__ = ("_owner", "_core", "_pending", "_eof", "_cap", "_lock", "_next", "_tail",
-                 "__weakref__")
+    __slots__ = ("_owner", "_r", "_closed", "_pending", "_eof", "_cap", "_next", "_tail",
+                 "_query", "_t1", "_t2", "__weakref__")
 
     # Read-ahead: a batch of records is kept as a zip of its timestamps and
     # objects, so each (ts, obj) tuple is made only when it is served (and
@@ -1183,90 +1401,128 @@ class TimelogIter(_Reader):
     #
     # __next__ runs no Python code per record: it is a property giving the
     # bound __next__ of chain(batch, tail), which the interpreter calls.
-    # The tail, map(_more, repeat(weakref to self)), refills under the lock
-    # and swaps in the next batch's chain; when the first batch (read at
-    # open) already ended the query, the tail is filter(_finish, (weakref,))
-    # instead, which only runs the cleanup.  Neither holds a strong
-    # reference, so an abandoned iterator is still freed (and unpinned) at
-    # once; chain, zip, map and filter keep no state that a concurrent
-    # caller could invalidate, so the fast path needs no lock.
+    # The tail, map(_more, repeat(weakref to self)), refills and swaps in the
+    # next batch's chain; when the first batch (read at open) already ended
+    # the query, the tail is filter(_finish, (weakref,)) instead, which only
+    # closes.  Neither holds a strong reference, so an abandoned iterator is
+    # still freed (and unpinned) at once.  The engine iterator is guarded by
+    # its C lock; the Python-level read-ahead holds no lock (two threads
+    # sharing one iterator get disjoint records, in no defined order).
     __next__ = property(_operator.attrgetter("_next"),
                         doc="The next (timestamp, object) record.")
 
     def _refill(self):
         """The next record after reading a batch, or None at the end (the
         caller raises StopIteration)."""
-        with self._lock:
-            rec = next(self._pending, None)
-            if rec is not None:
+        rec = next(self._pending, None)
+        if rec is not None:
+            return rec
+        # An exhausted zip still holds its objects: drop it now.
+        self._pending = _NO_RECORDS
+        if self._closed:
+            return None
+        if not self._eof:
+            cap = self._cap
+            if cap < _CHUNK:
+                self._cap = cap * 4 if cap * 4 < _CHUNK else _CHUNK
+            ts, objs, self._eof = _fetch(self._r, cap, self._owner._objs)
+            if ts:
+                self._pending = pending = zip(ts, objs)  # noqa: B905 - equal lengths
+                rec = next(pending)
+                self._next = _chain(pending, self._tail).__next__
                 return rec
-            # An exhausted zip still holds its objects: drop it now (the
-            # snapshot still pins them, so nothing is freed here).
-            self._pending = _NO_RECORDS
-            core = self._core
-            if core is None:
-                return None
-            if not self._eof:
-                cap = self._cap
-                if cap < _CHUNK:
-                    self._cap = cap * 4 if cap * 4 < _CHUNK else _CHUNK
-                ts, objs, self._eof = _fetch(core, cap, self._owner._objs)
-                if ts:
-                    self._pending = pending = zip(ts, objs)  # noqa: B905 - equal lengths
-                    rec = next(pending)
-                    self._next = _chain(pending, self._tail).__next__
-                    return rec
-            # Exhausted: the same cleanup as close() (the lock is held).
-            self._core = None
-            self._next = _NO_NEXT
-            owner = self._owner
-            _iter_destroy(core)
-        self._owner = None
-        _reader_gone(owner)
+        self.close()
         return None
 
     def next_batch(self, n):
         """Up to n records as a list of (timestamp, object) tuples; [] when
         closed or exhausted.  A short batch means the end: it closes the
         iterator."""
-        n = _index(n)
-        if n < 0:
-            raise ValueError(_MSG_BATCH_NEGATIVE % "next_batch")
-        if n > _I64_MAX:
-            raise OverflowError(_MSG_INT_OVERFLOW)
-        if n == 0:
+        n = _size("next_batch", n)
+        if n == 0 or self._closed:
             return []
-        with self._lock:
-            core = self._core
-            if core is None:
-                return []
-            # Read-ahead records first (one C call: a concurrent __next__,
-            # which takes no lock, cannot get one of them too).
-            out = list(_islice(self._pending, n))
-            want = n - len(out)
-            if want:
-                self._pending = _NO_RECORDS     # exhausted: drop its objects
-            if want and not self._eof:
+        out = list(_islice(self._pending, n))
+        want = n - len(out)
+        if want:
+            self._pending = _NO_RECORDS     # exhausted: drop its objects
+            if not self._eof:
+                r = self._r
                 table = self._owner._objs
                 while want:
-                    ts, objs, eof = _fetch(core, want if want < _CHUNK else _CHUNK, table)
+                    ts, objs, eof = _fetch(r, want if want < _CHUNK else _CHUNK, table)
                     out += zip(ts, objs)  # noqa: B905 - equal lengths
                     want -= len(ts)
                     if eof:
                         self._eof = True
                         break
-            short = len(out) < n
-        if short:
-            self.close()
+            if want:
+                self.close()
         return out
 
-    _destroy_core = _lib.tl_iter_destroy
+    def next_arrays(self, n):
+        """Up to n records as (int64 timestamps array, list of objects);
+        empty columns when closed or exhausted.  A short result means the
+        end: it closes the iterator."""
+        n = _size("next_arrays", n)
+        if n == 0 or self._closed:
+            return _ts_column(0), []
+        head = list(_islice(self._pending, n))      # read-ahead records first
+        k0 = len(head)
+        m = 0
+        if k0 < n:
+            self._pending = _NO_RECORDS
+            if not self._eof:
+                sc = _take()
+                try:
+                    st = _lib.tlcf_iter_left(self._r, sc.u64)
+                    if st != _OK:
+                        raise _error(st)
+                    left = sc.u64[0]
+                finally:
+                    _give(sc)
+                m = n - k0 if n - k0 < left else left
+        arr = _ts_column(k0 + m)
+        if k0:
+            arr[:k0] = _array("q", _map(_first, head))
+        objs = list(_map(_second, head))
+        if m:
+            hb = _new_raw("tl_handle[]", m)
+            sc = _take()
+            try:
+                with _from_buffer("int64_t[]", arr) as base:
+                    st = _iter_next(self._r, base + k0, hb, m, sc.n)
+                if st != _OK and st != _EOF:
+                    raise _error(st)
+                got = sc.n[0]
+            finally:
+                _give(sc)
+            if got < m:
+                if self._closed:        # closed meanwhile (another thread)
+                    return _ts_column(0), []
+                raise SystemError("timelog: tl_count disagrees with the iterator")
+            rest = _handle_objects(hb, m, self._owner._objs)
+            if k0:
+                objs += rest
+            else:
+                objs = rest
+        if k0 + m < n:
+            self._eof = True
+            self.close()
+        return arr, objs
 
-    def _detach(self):
-        pending = self._pending, self._next
+    def close(self):
+        """Release the snapshot (idempotent)."""
+        self._closed = True
         self._pending = _NO_RECORDS
         self._next = _NO_NEXT
-        return pending
+        if _reader_close(self._r):
+            owner = self._owner
+            if owner._hint or owner._pending_destroy:
+                owner._reader_done()
+
+    def __repr__(self):
+        return _repr_text(_lib.tlb_repr_iter, self._query, self._t1, self._t2,
+                          1 if self._closed else 0)
 
 
 TimelogIter.__module__ = _MODULE
@@ -1275,40 +1531,46 @@ TimelogIter.__module__ = _MODULE
 # ---------------------------------------------------------------------------
 # PageSpanIter, PageSpan, PageSpanObjectsView.
 # ---------------------------------------------------------------------------
+_spans_next = _lib.tlcf_spans_next
+_span_read = _lib.tlcf_span_read
+
+
 class PageSpanIter(_Reader):
     """Iterator of PageSpan zero-copy views."""
 
-    __slots__ = ("_owner", "_core", "_out", "_lock", "__weakref__")
+    __slots__ = ("_owner", "_r", "_closed", "_t1", "_t2", "_kind", "__weakref__")
 
     def __next__(self):
+        if self._closed:
+            raise StopIteration
         span = _new(PageSpan)
-        span._snap = None
-        span._exports = []
-        span._view = None
-        span._lock = _allocate_lock()
-        with self._lock:
-            sp = self._core
-            if sp is None:
-                raise StopIteration
-            out = self._out
-            st = _spans_next(sp, out)
+        span._closed = False
+        span._owner = self._owner
+        # Owned before the call that moves the span's snapshot into it.
+        span._r = _new_reader("tlcf_reader *")
+        sc = _take()
+        try:
+            st = _spans_next(self._r, span._r, sc.ts, sc.ts + 1, sc.n)
             if st == _OK:
-                span._ts = out.ts
-                span._h = out.h
-                span._len = out.len
-                span._snap = out.owner
-                span._owner = self._owner
+                span._first = sc.ts[0]
+                span._last = sc.ts[1]
+                span._len = sc.n[0]
                 return span
+            span._closed = True
             exc = None if st == _EOF else _error(st)
+        finally:
+            _give(sc)
         self.close()
         if exc is not None:
             raise exc
         raise StopIteration
 
-    _destroy_core = _lib.tl_spans_destroy
-
     def _detach(self):
-        return None
+        pass
+
+    def __repr__(self):
+        return _repr_text(_lib.tlb_repr_span_iter, self._t1, self._t2, self._kind,
+                          1 if self._closed else 0)
 
 
 PageSpanIter.__module__ = _MODULE
@@ -1318,65 +1580,59 @@ class PageSpan(_Internal):
     """Zero-copy view of a run of sorted timestamps (and their objects) in
     one page; keeps its snapshot alive until closed.
 
-    Every read of engine memory and close() run under the span's lock, so a
-    thread closing the span can never free the memory another thread is
-    reading.  Exports are counted as items of a list (append and pop are
-    atomic), because a buffer may be released on any thread at any time."""
+    The span's memory belongs to its C struct: every read of it and close()
+    are single C calls under the struct's lock, and exported buffers are
+    counted there, so a thread closing the span can never free memory that
+    another thread reads or that a buffer still shows."""
 
-    __slots__ = ("_owner", "_snap", "_ts", "_h", "_len", "_exports", "_view",
-                 "_lock", "__weakref__")
+    __slots__ = ("_owner", "_r", "_closed", "_first", "_last", "_len", "__weakref__")
 
     def _live(self):
-        if self._snap is None:
+        if self._closed:
             raise ValueError(_MSG_SPAN_CLOSED)
+
+    # An exported timestamps buffer is the chain memoryview -> ffi.buffer ->
+    # ffi.gc(pointer, partial(tlcf_span_unexport, C struct)): the struct (so
+    # the snapshot and the memory) lives as long as the last view sharing
+    # that buffer, whose release runs the C finalizer with no Python line
+    # in between (an interrupt cannot skip it).  The C struct counts the
+    # exports; close() is refused while any is alive.
+    def _exported_view(self):
+        r = self._r
+        p = _lib.tlcf_span_ts(r)
+        if p == _ffi.NULL:
+            raise ValueError(_MSG_SPAN_CLOSED)
+        # The finalizer exists before the export is counted (the cell says
+        # whether it was): an interrupt between the two leaves no count.
+        cell = _ffi.new("int32_t *")
+        owner_ptr = _gc(p, _partial(_lib.tlcf_span_unexport, r, cell))
+        if not _lib.tlcf_span_export(r, cell):
+            raise ValueError(_MSG_SPAN_CLOSED)
+        return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
 
     if _PEP688:
         def __buffer__(self, flags):
-            with self._lock:
+            if flags & 1:                       # PyBUF_WRITABLE
                 self._live()
-                if flags & 1:                       # PyBUF_WRITABLE
-                    raise BufferError("Object is not writable.")
-                v = self._view
-                if v is None:
-                    v = memoryview(_buffer(self._ts, self._len << 3)).cast("q").toreadonly()
-                    self._view = v
-                self._exports.append(None)
-                return v
+                raise BufferError("Object is not writable.")
+            return self._exported_view()
 
-        def __release_buffer__(self, view):
-            self._exports.pop()
-
-        @property
-        def timestamps(self):
-            """Read-only int64 memoryview of the timestamps (zero copy)."""
-            return memoryview(self)
-    else:
-        def _export_done(self, _ptr):
-            self._exports.pop()
-
-        @property
-        def timestamps(self):
-            """Read-only int64 memoryview of the timestamps (zero copy)."""
-            with self._lock:
-                if self._snap is None:
-                    raise ValueError(_MSG_SPAN_CLOSED)
-                owner_ptr = _gc(self._ts, self._export_done)
-                self._exports.append(None)
-            return memoryview(_buffer(owner_ptr, self._len << 3)).cast("q").toreadonly()
+    @property
+    def timestamps(self):
+        """Read-only int64 memoryview of the timestamps (zero copy)."""
+        return self._exported_view()
 
     @property
     def start_ts(self):
         """First (smallest) timestamp."""
-        with self._lock:
-            self._live()
-            return self._ts[0]
+        self._live()
+        return self._first
 
     @property
     def end_ts(self):
         """Last (largest) timestamp."""
-        with self._lock:
-            self._live()
-            return self._ts[self._len - 1]
+        self._live()
+        return self._last
 
     def __len__(self):
         self._live()
@@ -1389,11 +1645,18 @@ class PageSpan(_Internal):
         v._span = self
         return v
 
+    def _read(self, ts, h):
+        n = self._len
+        st = _span_read(self._r, 0, n, ts, h)
+        if st != _OK:
+            raise ValueError(_MSG_SPAN_CLOSED)
+
     def copy_timestamps(self):
         """The timestamps as a new list."""
-        with self._lock:
-            self._live()
-            return _unpack(self._ts, self._len)
+        self._live()
+        buf = _ffi.new("int64_t[]", self._len)
+        self._read(buf, _ffi.NULL)
+        return _unpack(buf, self._len)
 
     def copy(self):
         """Same as copy_timestamps()."""
@@ -1402,29 +1665,25 @@ class PageSpan(_Internal):
     @property
     def closed(self):
         """True once closed."""
-        return self._snap is None
+        return self._closed
 
     def close(self):
         """Release the snapshot; BufferError while a timestamps buffer is
         exported (idempotent once closed)."""
-        if self._exports and _PYPY:
-            import gc
-            gc.collect()
-        with self._lock:
-            snap = self._snap
-            if snap is None:
-                return
-            if self._exports:
-                raise BufferError(_MSG_SPAN_EXPORTED)
-            self._snap = None
-            view = self._view
-            if view is not None:
-                self._view = None
-                view.release()
-            owner = self._owner
-            self._owner = None
-            _snapshot_release(snap)
-        _reader_gone(owner)
+        r = self._r
+        # Exports held only by unreachable, not yet collected objects (a
+        # numpy array in a reference cycle; anything on PyPy) count until a
+        # collection: collect before refusing, as Timelog.close() does.
+        for _ in _CLOSE_COLLECTIONS if _lib.tlcf_span_exports(r) else ():
+            _gc_collect()
+            if not _lib.tlcf_span_exports(r):
+                break
+        had = _lib.tlcf_span_close(r)
+        if had < 0:
+            raise BufferError(_MSG_SPAN_EXPORTED)
+        self._closed = True
+        if had:
+            _reader_gone(self._owner)
 
     def __enter__(self):
         return self
@@ -1436,12 +1695,11 @@ class PageSpan(_Internal):
             pass
         return False
 
-    def __del__(self):
-        try:
-            if self._snap is not None and not self._exports:
-                self.close()
-        except AttributeError:
-            pass
+
+    def __repr__(self):
+        if self._closed:
+            return _repr_text(_lib.tlb_repr_span, 0, 0, 0, 1)
+        return _repr_text(_lib.tlb_repr_span, self._len, self._first, self._last, 0)
 
 
 PageSpan.__module__ = _MODULE
@@ -1463,14 +1721,19 @@ class PageSpanObjectsView(_Internal):
         if not hasattr(type(i), "__index__"):
             raise TypeError(_MSG_INDEX_TYPE % type(i).__name__)
         i = _index(i)
-        with span._lock:
-            span._live()        # again: __index__ may have closed it
-            n = span._len
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError(_MSG_INDEX_RANGE)
-            return span._owner._objs[span._h[i]]
+        span._live()        # again: __index__ may have closed it
+        n = span._len
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(_MSG_INDEX_RANGE)
+        sc = _take()
+        try:
+            if _span_read(span._r, i, 1, _ffi.NULL, sc.h) != _OK:
+                raise ValueError(_MSG_SPAN_CLOSED)
+            return span._owner._objs[sc.h[0]]
+        finally:
+            _give(sc)
 
     def __iter__(self):
         i = 0
@@ -1484,9 +1747,17 @@ class PageSpanObjectsView(_Internal):
     def copy(self):
         """The objects as a new list."""
         span = self._span
-        with span._lock:
-            span._live()
-            return list(map(span._owner._objs.__getitem__, _unpack(span._h, span._len)))
+        span._live()
+        n = span._len
+        hb = _ffi.new("tl_handle[]", n)
+        span._read(_ffi.NULL, hb)
+        return list(_map(span._owner._objs.__getitem__, _unpack(hb, n)))
+
+    def __repr__(self):
+        span = self._span
+        if span._closed:
+            return _repr_text(_lib.tlb_repr_objects, 0, 1)
+        return _repr_text(_lib.tlb_repr_objects, span._len, 0)
 
 
 PageSpanObjectsView.__module__ = _MODULE
