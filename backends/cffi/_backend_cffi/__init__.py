@@ -89,6 +89,7 @@ import operator as _operator
 import sys as _sys
 import threading as _threading
 import weakref as _weakref
+from _thread import RLock as _RLock
 from array import array as _array
 from functools import partial as _partial
 from gc import collect as _gc_collect
@@ -1253,6 +1254,7 @@ _from_buffer = _ffi.from_buffer
 
 def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
     it = _new(TimelogIter)
+    it._lock = _RLock()
     it._closed = False
     it._query = query
     it._t1 = t1
@@ -1392,7 +1394,7 @@ class TimelogIter(_Reader):
     """Snapshot iterator yielding (timestamp, object) tuples."""
 
     __slots__ = ("_owner", "_r", "_closed", "_pending", "_eof", "_cap", "_next", "_tail",
-                 "_query", "_t1", "_t2", "__weakref__")
+                 "_query", "_t1", "_t2", "_lock", "__weakref__")
 
     # Read-ahead: a batch of records is kept as a zip of its timestamps and
     # objects, so each (ts, obj) tuple is made only when it is served (and
@@ -1406,14 +1408,19 @@ class TimelogIter(_Reader):
     # the query, the tail is filter(_finish, (weakref,)) instead, which only
     # closes.  Neither holds a strong reference, so an abandoned iterator is
     # still freed (and unpinned) at once.  The engine iterator is guarded by
-    # its C lock; the Python-level read-ahead holds no lock (two threads
-    # sharing one iterator get disjoint records, in no defined order).
+    # its C lock; the read-ahead by _lock (an RLock: close() may run inside),
+    # taken by one-line withs only, so threads sharing one iterator get every
+    # record exactly once.  Serving from a batch is one C-level next() and
+    # needs no lock.
     __next__ = property(_operator.attrgetter("_next"),
                         doc="The next (timestamp, object) record.")
 
     def _refill(self):
         """The next record after reading a batch, or None at the end (the
         caller raises StopIteration)."""
+        with self._lock: return self._refill_locked()  # noqa: E701 (one line: see above)
+
+    def _refill_locked(self):
         rec = next(self._pending, None)
         if rec is not None:
             return rec
@@ -1438,6 +1445,9 @@ class TimelogIter(_Reader):
         """Up to n records as a list of (timestamp, object) tuples; [] when
         closed or exhausted.  A short batch means the end: it closes the
         iterator."""
+        with self._lock: return self._next_batch_locked(n)  # noqa: E701
+
+    def _next_batch_locked(self, n):
         n = _size("next_batch", n)
         if n == 0 or self._closed:
             return []
@@ -1463,6 +1473,9 @@ class TimelogIter(_Reader):
         """Up to n records as (int64 timestamps array, list of objects);
         empty columns when closed or exhausted.  A short result means the
         end: it closes the iterator."""
+        with self._lock: return self._next_arrays_locked(n)  # noqa: E701
+
+    def _next_arrays_locked(self, n):
         n = _size("next_arrays", n)
         if n == 0 or self._closed:
             return _ts_column(0), []
