@@ -10,6 +10,7 @@ Sessions
                  backend, ``-- --python 3.12`` (or ``pypy3.9``) for one Python.
     pypy         tests/ + conformance/ on PyPy (Debian's pypy3), cffi backend.
     readme       the README's two commands, as written, in a fresh clone.
+    pypy_speed   cffi on PyPy against capi on CPython 3.11 (tools/interp_compare.py).
     core         the C engine's tests, plain and under ASan/UBSan and TSan.
     fuzz         the engine fuzzers (FUZZ_SECONDS, default 60).
     lint         ruff + a -Wall -Wextra -Werror build of engine and C-API binding.
@@ -390,6 +391,25 @@ def pypy(session: nox.Session) -> None:
                     f"{c['skipped']} skipped of {c['tests']}")
     if not ok:
         session.error("tests failed on PyPy")
+
+
+@nox.session(python=False)
+def pypy_speed(session: nox.Session) -> None:
+    """cffi on PyPy against capi on CPython 3.11, same workloads, alternating.
+
+    Results in .asv/pypy/interp.json, for ``nox -s perf_report``; extra
+    arguments go to tools/interp_compare.py (``-- --rounds 5``).
+    """
+    exe_pypy, exe_cpy = find_python(PYPY), find_python("3.11")
+    if exe_pypy is None or exe_cpy is None:
+        session.error("needs pypy3 (apt-get install pypy3 pypy3-dev) and python3.11")
+    pypy_py = _venv_for(session, "pypy", exe_pypy)
+    install_package(session, "test", python=pypy_py)
+    cpy = _venv_for(session, "speed-3.11", exe_cpy)
+    install_package(session, "test", python=cpy)
+    session.run(cpy, str(ROOT / "tools" / "interp_compare.py"), "--a", f"{cpy}:capi",
+                "--b", f"{pypy_py}:cffi", "--out", str(ROOT / ".asv" / "pypy" / "interp.json"),
+                *session.posargs, external=True)
 
 
 def _compiles(cc: str, *flags: str) -> bool:

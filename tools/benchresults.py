@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / ".asv" / "results"
 PEERS = ROOT / ".asv" / "peers" / "peers.json"
+PYPY = ROOT / ".asv" / "pypy" / "interp.json"  # tools/interp_compare.py (nox -s pypy_speed)
 
 sys.path.insert(0, str(ROOT))
 from asv_benchmarks.workloads import WORKLOADS  # noqa: E402

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -126,6 +127,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", help="also write the results as JSON here (nox -s pypy_speed: "
+                    "for tools/perf_report.py)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -148,6 +151,13 @@ def main() -> int:
         print(f"| {name} | {ta * 1e3:.2f} ms | {tb * 1e3:.2f} ms | {ta / tb:.2f}x |")
     print(f"\nbest of {args.rounds} rounds x {args.repeat} runs after {args.warmup} warm-up "
           f"calls; ratio > 1: {head_b} is faster")
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump({"date": time.strftime("%Y-%m-%d"), "machine": platform.processor()
+                       or platform.machine(), "n": N, "rounds": args.rounds,
+                       "repeat": args.repeat, "warmup": args.warmup, "a": a, "b": b}, f,
+                      indent=1)
     return 0
 
 
