@@ -224,7 +224,9 @@ def python_index(v) -> Outcome:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            return Outcome(value=operator.index(v))
+            # int(): Python 3.9's operator.index returns an int subclass
+            # (an IntEnum member) itself, which the model must not hold
+            return Outcome(value=int(operator.index(v)))
         except BaseException as exc:  # noqa: B036 - BaseException from __index__ too
             return _raised(exc, same=isinstance(v, RaisingIdx))
 
