@@ -268,6 +268,22 @@ class _Scratch:
 
 _pool = []              # list.pop / list.append are atomic: no lock needed
 
+if _sys.implementation.name == "pypy":
+    # PyPy's JIT sees through ffi.unpack and a list comprehension; its
+    # memoryview.tolist() and a 4096-argument itemgetter are 50-100 times
+    # slower per record (measured: 57 and 104 ns against 0.8 and ~30 ns).
+    def _batch_ts(sc, k):
+        return _ffi.unpack(sc.ts, k)
+
+    def _batch_objs(sc, k, table):
+        return [table[h] for h in _ffi.unpack(sc.h, k)]
+else:
+    def _batch_ts(sc, k):
+        return sc.ts_list[:k].tolist()
+
+    def _batch_objs(sc, k, table):
+        return _itemgetter(*sc.h_list[:k].tolist())(table)
+
 
 def _take():
     try:
@@ -1032,7 +1048,14 @@ class _Writer:
                 break
         self.put_prefix(tsv, objs, err)
 
+    if _sys.implementation.name == "pypy":
+        # PyPy's JIT runs the item-by-item loop twice as fast as the bulk
+        # conversion built from CPython's C-level builtins (measured: 9 ms
+        # against 19 ms for 200k pairs); the semantics are the same.
+        pair_chunk = pair_chunk_slow
+
     # -- extend(timestamps, objects) ---------------------------------------
+
     def columns(self, timestamps, objects):
         view = None
         if type(timestamps) is not list and type(timestamps) is not tuple:
@@ -1276,8 +1299,8 @@ def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
         raise _error(st)
     k = sc.n_val[0]
     if k > 1:
-        it._pending = pending = zip(sc.ts_list[:k].tolist(),  # noqa: B905 - equal lengths
-                                    _itemgetter(*sc.h_list[:k].tolist())(owner._objs))
+        it._pending = pending = zip(_batch_ts(sc, k),  # noqa: B905 - equal lengths
+                                    _batch_objs(sc, k, owner._objs))
     elif k:
         it._pending = pending = iter(((sc.ts_list[0], owner._objs[sc.h_list[0]]),))
     else:
@@ -1306,8 +1329,8 @@ def _fetch(r, cap, table):
             raise _error(st)
         k = sc.n_val[0]
         if k > 1:
-            ts = sc.ts_list[:k].tolist()
-            objs = _itemgetter(*sc.h_list[:k].tolist())(table)
+            ts = _batch_ts(sc, k)
+            objs = _batch_objs(sc, k, table)
         elif k:
             ts = [sc.ts_list[0]]
             objs = (table[sc.h_list[0]],)
