@@ -1168,6 +1168,10 @@ def _check_sequence(o, msg):
         raise TypeError(msg % tp.__name__)
 
 
+_OLD_ARRAY = _sys.version_info < (3, 10)
+_INTS = {int}
+
+
 def _ts_array(tss):
     """Timestamps -> (array('q'), None) (its conversion is operator.index
     plus the int64 range check); (None, None) when the item-by-item path
@@ -1179,6 +1183,10 @@ def _ts_array(tss):
     gives (None, exception): the caller converts again item by item, inserts
     and re-raises it."""
     if type(tss[0]) is not int:
+        return None, None
+    # Python 3.9's array('q') still falls back to __int__ (a Decimal, a
+    # float-like class): there only exact ints take the bulk path.
+    if _OLD_ARRAY and _INTS != set(_map(type, tss)):
         return None, None
     try:
         arr = _array("q", tss)
