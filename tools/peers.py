@@ -50,6 +50,9 @@ WORKLOADS = {
     "scan_for": ("scan with for", "rec"),
     "scan_next_batch": ("scan with next_batch(4096)", "rec"),
     "ranges": ("ranges of ~100 records", "q"),
+    # The same question answered by each side's fastest path: timelog's
+    # columnar arrays(t1, t2), the peers' tuple ranges (they have no columns).
+    "ranges_columnar": ("ranges of ~100 records, fastest path", "q"),
     "points": ("point queries", "q"),
     "delete_compact_scan": ("1000 range deletes + compact + scan", "s"),
 }
@@ -190,7 +193,15 @@ def worker(side, n):
     timed("scan_for", scan_for)
     if hasattr(log.all(), "next_batch"):
         timed("scan_next_batch", scan_batches)
+    def ranges_columnar():
+        arrays = getattr(log, "arrays", None)
+        if arrays is None or side != "timelog":
+            return ranges()
+        for s in starts:
+            len(arrays(s, s + 1000)[1])
+
     timed("ranges", ranges)
+    timed("ranges_columnar", ranges_columnar)
     timed("points", pointq)
 
     def delete_compact_scan():
