@@ -75,8 +75,8 @@ def backend_section(commit, ceilings):
         "## Backends side by side (asv)",
         "",
         f"Commit `{commit[:8]}` as last measured by `nox -s bench` or `nox -s bench_gate` on "
-        f"{machine.get('cpu', '?')} ({machine.get('num_cpu', '?')} CPUs), Python "
-        f"{data.get('python', '?')}; {br.WORKLOADS and len(ratios)} workloads, "
+        f"{machine.get('cpu', '?')} ({machine.get('num_cpu', '?')} CPUs), "
+        f"{_python_label(data.get('python', '?'))}; {br.WORKLOADS and len(ratios)} workloads, "
         "100,000 records per log (`TIMELOG_BENCH_N`).",
         "",
         "Times are asv's `time_` benchmarks (best of its samples). The ratio columns",
@@ -158,6 +158,19 @@ def peers_section():
         "",
     ]
     return lines
+
+
+def _python_label(python):
+    """asv stores a version ("3.11") for the environments it builds and the
+    interpreter's path for ``--same`` (the working tree's environment)."""
+    if "/" not in python:
+        return f"Python {python}"
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "the working tree's interpreter (`nox -s bench -- --same`)"
+    return f"Python {out} (the working tree, `nox -s bench -- --same`)"
 
 
 def pypy_section():
