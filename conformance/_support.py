@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 from timelog._select import BACKENDS as BACKEND_NAMES  # the project's one list
 
 TS_MIN = -(2**63)
@@ -128,6 +130,22 @@ def collect() -> None:
 IS_PYPY = sys.implementation.name == "pypy"
 """PyPy frees nothing at ``del`` and has no ``sys.getrefcount``; the suite
 observes "released when dropped" after :func:`collect` there (docs/conformance.md)."""
+
+
+NUMPY_KEEPS_VIEWS = (
+    "PyPy 7.3.11: numpy reaches a memoryview through cpyext, which never gives "
+    "the view's buffer back, so a numpy array over span.timestamps keeps the span "
+    "exported for good (docs/guide.md, 'Zero-copy spans with numpy')")
+PYPY_NUMPY_KEEPS_VIEWS = pytest.mark.xfail(IS_PYPY, strict=True, reason=NUMPY_KEEPS_VIEWS)
+"""Marks a test that drops a numpy array made from ``span.timestamps`` and
+expects the export (and the pin) to be gone."""
+
+
+def numpy_kept_views(request) -> bool:
+    """True when the running test is one that PyPy's numpy leaves pinned
+    (its log cannot be closed at teardown)."""
+    mark = request.node.get_closest_marker("xfail")
+    return IS_PYPY and mark is not None and mark.kwargs.get("reason") == NUMPY_KEEPS_VIEWS
 
 
 def refcount(obj) -> int:

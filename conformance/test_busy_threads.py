@@ -428,8 +428,10 @@ def test_background_releases_run_on_calling_threads(backend):
     log.delete_before(200)
     log.compact()
     log.stats()
+    S.finalize()
     assert len(idents) == 200
     log.close()
+    S.finalize()
     assert len(idents) == 300
     # Finalizers run in the Python thread that called into the log, never in
     # the engine's maintenance thread.

@@ -238,6 +238,7 @@ def test_payload_del_during_iteration_release(log):
     del obj
     list(it)
     log.stats()
+    S.finalize()
     assert sink == [1]
 
 

@@ -69,7 +69,12 @@ def _prepared(backend):
     return log
 
 
-@pytest.mark.parametrize("reader", list(READERS))
+# Every reader kind, the numpy one marked where numpy cannot let go of it.
+ALL_READERS = [pytest.param(name, marks=S.PYPY_NUMPY_KEEPS_VIEWS) if name == "numpy_array"
+               else name for name in READERS]
+
+
+@pytest.mark.parametrize("reader", ALL_READERS)
 def test_reader_pins_log(backend, reader):
     log = _prepared(backend)
     holders = READERS[reader](log)
@@ -81,7 +86,7 @@ def test_reader_pins_log(backend, reader):
     log.close()
 
 
-@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("reader", ALL_READERS)
 def test_close_busy_while_reader_lives(backend, reader):
     log = _prepared(backend)
     holders = READERS[reader](log)

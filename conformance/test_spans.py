@@ -11,13 +11,14 @@ from conformance import _support as S
 
 
 @pytest.fixture
-def paged(backend):
+def paged(backend, request):
     """A log whose records 0..99 (payload ("p", ts)) all live in pages."""
     log = backend.Timelog(**S.TINY)
     S.fill(log, 100)
     log.flush()
     yield log
-    S.close_log(log)
+    if not S.numpy_kept_views(request):   # on PyPy numpy pins it for good
+        S.close_log(log)
 
 
 def first_span(log, t1=0, t2=1000, kind="segment"):
@@ -342,6 +343,7 @@ def test_span_exit_with_exception_while_exported(paged):
     assert span.closed
 
 
+@S.PYPY_NUMPY_KEEPS_VIEWS
 def test_numpy_asarray_shares_memory(paged, np):
     span = first_span(paged)
     a = np.asarray(span.timestamps)
@@ -353,8 +355,11 @@ def test_numpy_asarray_shares_memory(paged, np):
     assert a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     assert a.tolist() == span.copy_timestamps()
     del a, b
+    gc.collect()
+    span.close()      # the arrays were the only exports
 
 
+@S.PYPY_NUMPY_KEEPS_VIEWS
 def test_numpy_pointer_equals_memoryview_pointer(paged, np):
     span = first_span(paged)
     mv = span.timestamps
@@ -366,6 +371,7 @@ def test_numpy_pointer_equals_memoryview_pointer(paged, np):
     span.close()
 
 
+@S.PYPY_NUMPY_KEEPS_VIEWS
 def test_numpy_array_blocks_close(paged, np):
     span = first_span(paged)
     arr = np.asarray(span.timestamps)
@@ -402,6 +408,7 @@ def test_numpy_asarray_of_span(backend, paged, np):
     span.close()
 
 
+@S.PYPY_NUMPY_KEEPS_VIEWS
 def test_span_memory_stable_under_deletes_and_compaction(paged, np):
     span = first_span(paged)
     ts_before = span.copy_timestamps()
@@ -519,6 +526,7 @@ def test_kind_is_keyword_only(paged):
         paged.page_spans(0, 10, "all")
 
 
+@S.PYPY_NUMPY_KEEPS_VIEWS
 def test_large_span_scan_into_numpy(backend, np):
     log = backend.Timelog(target_page_bytes=4096)
     log.extend(np.arange(20000, dtype=np.int64), [None] * 20000)
