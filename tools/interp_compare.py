@@ -14,6 +14,12 @@ append loop, extend of pairs, ``for`` scan, ``next_batch`` scan, ranges
 of ~100 records, point lookups, page spans, ``arrays()``.  A worker warms
 each workload up (``--warmup`` untimed calls, which is what lets PyPy's JIT
 compile the loops) before timing it.  Runs on Python 3.9 and later.
+
+On the cffi side it also times *floors*: the engine work of a workload
+called straight through cffi, with none of the binding's Python around it
+(a no-op C call; ``tl_append`` with a fixed handle; a point query's open,
+read and close on one reused reader).  What a floor costs, no cffi binding
+can avoid; the rest of the workload's time is the binding's own.
 """
 from __future__ import annotations
 
@@ -95,6 +101,41 @@ def _workloads(timelog):
             f"{POINTS} points": point_lookups, "page spans": spans, "arrays()": arrays}
 
 
+def _cffi_floors(timelog):
+    """Per-call engine work through cffi alone (white-box: the backend's
+    compiled module), for the append loop and the point lookups."""
+    from timelog import _backend_cffi as cf
+    lib, ffi = cf._lib, cf._ffi
+    points = [(i * 104729) % N * 10 for i in range(POINTS)]
+    full = timelog.Timelog()
+    full.extend((t * 10, None) for t in range(N))
+    reader = cf._new_reader("tlcf_reader *")
+    ts, hs, n = ffi.new("int64_t[]", 16), ffi.new("tl_handle[]", 16), ffi.new("size_t *")
+
+    def noop_call():
+        f, null = lib.tlcf_run_len, ffi.NULL
+        for _ in range(N):
+            f(null, 0)
+
+    def engine_append():
+        log = timelog.Timelog()
+        raw, f = log._log, lib.tl_append
+        for t in range(N):
+            f(raw, t, 0)            # one handle, never released: the table stays empty
+        log.close()
+
+    def engine_point():
+        op, cl, raw, q, null = lib.tlcf_iter_open, lib.tlcf_reader_close, full._log, \
+            cf._Q_POINT, ffi.NULL
+        for t in points:
+            op(reader, raw, q, t, 0, ts, hs, 8, n, null)
+            cl(reader)
+
+    return {"floor: no-op cffi call": (noop_call, N),
+            "floor: tl_append via cffi": (engine_append, N),
+            "floor: point open+read+close via cffi": (engine_point, POINTS)}
+
+
 def worker(warmup: int, repeat: int) -> None:
     import timelog
     best = {}
@@ -107,8 +148,20 @@ def worker(warmup: int, repeat: int) -> None:
             fn()
             times.append(time.perf_counter() - t0)
         best[name] = min(times)
+    floors = {}
+    if timelog.BACKEND == "cffi":
+        for name, (fn, ops) in _cffi_floors(timelog).items():
+            for _ in range(warmup):
+                fn()
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            floors[name] = min(times) / ops      # seconds per call
     impl = f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]}"
-    print(json.dumps({"interp": impl, "backend": timelog.BACKEND, "best": best}))
+    print(json.dumps({"interp": impl, "backend": timelog.BACKEND, "best": best,
+                      "floors": floors}))
 
 
 def run_side(spec: str, warmup: int, repeat: int) -> dict:
@@ -139,8 +192,9 @@ def main() -> int:
         for key in ("a", "b"):
             res = run_side(getattr(args, key), args.warmup, args.repeat)
             prev = sides.setdefault(key, res)
-            for name, t in res["best"].items():
-                prev["best"][name] = min(prev["best"][name], t)
+            for group in ("best", "floors"):
+                for name, t in res[group].items():
+                    prev[group][name] = min(prev[group][name], t)
     a, b = sides["a"], sides["b"]
     head_a = f"{a['backend']} on {a['interp']}"
     head_b = f"{b['backend']} on {b['interp']}"
@@ -151,6 +205,8 @@ def main() -> int:
         print(f"| {name} | {ta * 1e3:.2f} ms | {tb * 1e3:.2f} ms | {ta / tb:.2f}x |")
     print(f"\nbest of {args.rounds} rounds x {args.repeat} runs after {args.warmup} warm-up "
           f"calls; ratio > 1: {head_b} is faster")
+    for name, per_call in b["floors"].items():
+        print(f"{head_b} {name}: {per_call * 1e9:.1f} ns per call")
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import benchresults as br
+import interp_compare
 
 ROOT = br.ROOT
 DOCS = ROOT / "docs"
@@ -194,6 +195,40 @@ def pypy_section():
     for name, ta in a["best"].items():
         tb = b["best"][name]
         lines.append(f"| {name} | {fmt_time(ta)} | {fmt_time(tb)} | {ta / tb:.2f}x |")
+    return lines + [""] + _pypy_floors(data, head_a, head_b)
+
+
+# The per-call workloads and the floor (engine work through cffi alone)
+# that tools/interp_compare.py measures for each, with their calls per run.
+PYPY_FLOORS = (("append loop", "floor: tl_append via cffi", "n"),
+               (f"{interp_compare.POINTS} points", "floor: point open+read+close via cffi",
+                "points"))
+
+
+def _pypy_floors(data, head_a, head_b):
+    floors = data["b"].get("floors") or {}
+    rows = [(w, f, data["n"] if calls == "n" else interp_compare.POINTS)
+            for w, f, calls in PYPY_FLOORS if f in floors and w in data["a"]["best"]]
+    if not rows:
+        return []
+    noop = floors.get("floor: no-op cffi call")
+    lines = [
+        "Where a per-call workload's time goes on PyPy, per call: the *floor* is "
+        "the engine work called straight through cffi with none of the binding's "
+        "Python around it (`tools/interp_compare.py` times it in the same run); "
+        "the rest is the binding's own bookkeeping (payload table, reader objects, "
+        "iterator protocol)."
+        + (f" A no-op cffi call costs {noop * 1e9:.0f} ns there." if noop else ""),
+        "",
+        f"| per call | {head_a} | {head_b} | floor on PyPy | the binding's part |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for work, floor, calls in rows:
+        ta = data["a"]["best"][work] / calls
+        tb = data["b"]["best"][work] / calls
+        fl = floors[floor]
+        lines.append(f"| {work} | {ta * 1e9:.0f} ns | {tb * 1e9:.0f} ns | {fl * 1e9:.0f} ns "
+                     f"| {(tb - fl) * 1e9:.0f} ns |")
     return lines + [""]
 
 
