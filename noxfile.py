@@ -462,7 +462,7 @@ def fuzz(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (config in pyproject.toml) + a strict build of the extensions."""
-    session.install("ruff", "setuptools>=64", "Cython>=3.0", "cffi>=1.17")
+    session.install("ruff", "setuptools>=77", "Cython>=3.0", "cffi>=1.17")
     failed = []
     try:
         session.run("ruff", "check", str(ROOT), *session.posargs)

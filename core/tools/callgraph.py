@@ -110,7 +110,7 @@ def build(src):
             local[f][name] = calls(body)
             if not is_static:
                 if name in public and public[name] != f:
-                    sys.exit("callgraph: %s defined in both %s and %s" % (name, public[name], f))
+                    sys.exit(f"callgraph: {name} defined in both {public[name]} and {f}")
                 public[name] = f
     for f in hfiles:
         with open(os.path.join(src, f), encoding="utf-8") as fh:
@@ -128,15 +128,14 @@ def build(src):
                 yield c, public[c]
             elif c in inline and c not in seen:
                 seen.add(c)
-                for t in targets(f, inline[c], seen):
-                    yield t
+                yield from targets(f, inline[c], seen)
 
     edges = {f: {} for f in cfiles}  # f -> {g: "caller -> callee"}
     for f in cfiles:
         for caller, callees in sorted(local[f].items()):
             for callee, g in targets(f, callees, set()):
                 if g != f and g not in edges[f]:
-                    edges[f][g] = "%s() -> %s()" % (caller, callee)
+                    edges[f][g] = f"{caller}() -> {callee}()"
     return edges
 
 
@@ -193,16 +192,16 @@ def main(argv):
     if verbose:
         for f in sorted(edges):
             deps = ", ".join(sorted(edges[f])) or "-"
-            print("%-12s -> %s" % (f, deps))
+            print(f"{f:<12} -> {deps}")
     cyc = find_cycle(edges)
     if cyc:
         print("callgraph: cycle between .c files:", file=sys.stderr)
         for a, b in zip(cyc, cyc[1:]):
-            print("  %s -> %s   (%s)" % (a, b, edges[a][b]), file=sys.stderr)
+            print(f"  {a} -> {b}   ({edges[a][b]})", file=sys.stderr)
         return 1
     if verbose:
         print("bottom-up: " + " ".join(bottom_up(edges)))
-    print("callgraph: %d files, %d file dependencies, acyclic" % (len(edges), nedges))
+    print(f"callgraph: {len(edges)} files, {nedges} file dependencies, acyclic")
     return 0
 
 
