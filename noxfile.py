@@ -214,6 +214,9 @@ def junit_counts(path: Path) -> dict[str, int]:
     c = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors",
                                                             "skipped")}
     c["passed"] = c["tests"] - c["failures"] - c["errors"] - c["skipped"]
+    # junit files expected failures under <skipped type="pytest.xfail">
+    c["xfailed"] = sum(1 for sk in root.iter("skipped") if sk.get("type") == "pytest.xfail")
+    c["skipped"] -= c["xfailed"]
     return c
 
 
@@ -260,7 +263,7 @@ def tests(session: nox.Session) -> None:
             failed.append(backend)
     for backend, c in results.items():
         session.log(f"{backend:>7}: {c['passed']} passed, {c['failures'] + c['errors']} failed, "
-                    f"{c['skipped']} skipped of {c['tests']}")
+                    f"{c['skipped']} skipped, {c['xfailed']} xfailed of {c['tests']}")
     if failed:
         session.error(f"tests failed on backend(s): {', '.join(failed)}")
 
@@ -328,14 +331,14 @@ def conformance(session: nox.Session) -> None:
             if junit.exists():
                 c = counts[(backend, version)] = junit_counts(junit)
                 table[(backend, version)] = (f"{c['passed']}/{c['failures'] + c['errors']}/"
-                                             f"{c['skipped']}")
+                                             f"{c['skipped']}/{c['xfailed']}")
             else:
                 table[(backend, version)] = "no report"
             if not ok:
                 failures.append(f"{backend}/{version}")
     present = [v for v in pythons if v not in missing]
     width = max(14, *(len(v) for v in table.values())) if table else 14
-    lines = ["conformance: passed/failed/skipped per backend x Python",
+    lines = ["conformance: passed/failed/skipped/xfailed per backend x Python",
              "backend  " + "".join(f"{'py' + v:>{width + 2}}" for v in pythons)]
     for backend in backends:
         cells = [table.get((backend, v), "missing") for v in pythons]
@@ -388,7 +391,7 @@ def pypy(session: nox.Session) -> None:
     if junit.exists():
         c = junit_counts(junit)
         session.log(f"pypy/cffi: {c['passed']} passed, {c['failures'] + c['errors']} failed, "
-                    f"{c['skipped']} skipped of {c['tests']}")
+                    f"{c['skipped']} skipped, {c['xfailed']} xfailed of {c['tests']}")
     if not ok:
         session.error("tests failed on PyPy")
 
