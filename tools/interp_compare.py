@@ -136,29 +136,25 @@ def _cffi_floors(timelog):
             "floor: point open+read+close via cffi": (engine_point, POINTS)}
 
 
+def _best(fn, warmup: int, repeat: int) -> float:
+    """Best time of ``repeat`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def worker(warmup: int, repeat: int) -> None:
     import timelog
-    best = {}
-    for name, fn in _workloads(timelog).items():
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        best[name] = min(times)
-    floors = {}
+    best = {name: _best(fn, warmup, repeat) for name, fn in _workloads(timelog).items()}
+    floors = {}         # seconds per call
     if timelog.BACKEND == "cffi":
-        for name, (fn, ops) in _cffi_floors(timelog).items():
-            for _ in range(warmup):
-                fn()
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - t0)
-            floors[name] = min(times) / ops      # seconds per call
+        floors = {name: _best(fn, warmup, repeat) / calls
+                  for name, (fn, calls) in _cffi_floors(timelog).items()}
     impl = f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]}"
     print(json.dumps({"interp": impl, "backend": timelog.BACKEND, "best": best,
                       "floors": floors}))
