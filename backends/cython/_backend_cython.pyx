@@ -33,6 +33,7 @@ from cpython.pythread cimport (
     PyThread_release_lock, PyThread_type_lock,
 )
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_SET_ITEM
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
@@ -51,6 +52,8 @@ cdef extern from "Python.h":
     object PySeqIter_New(object seq)
     bint PyIndex_Check(object o)
     Py_ssize_t PyNumber_AsSsize_t(object o, PyObject *exc) except? -1
+    void PyObject_GC_Track(object o)
+    void PyObject_GC_UnTrack(object o)
 
 __all__ = ["Timelog", "TimelogIter", "PageSpan", "PageSpanIter",
            "PageSpanObjectsView", "TimelogError", "TimelogBusyError"]
@@ -89,8 +92,9 @@ cdef class Timelog
 
 
 cdef inline void _put(list objs, Py_ssize_t i, object obj) noexcept:
-    """objs[i] = obj for a free slot (it holds None, whose release can run no
-    code), without the generic setitem."""
+    """objs[i] = obj (i in range) without the generic setitem, for a slot
+    whose old value's release runs no code (None, or an object referenced
+    elsewhere)."""
     cdef PyObject *old = PyList_GET_ITEM(objs, i)
     Py_INCREF(obj)
     PyList_SET_ITEM(objs, i, obj)
@@ -194,6 +198,41 @@ cdef bint _is_int64_format(const char *f, Py_ssize_t itemsize) noexcept:
     return (f[0] == b'q' or f[0] == b'l') and f[1] == 0
 
 
+@cython.wraparound(False)
+cdef inline object _item(object seq, Py_ssize_t i):
+    """seq[i] (i >= 0), inline for a list or a tuple.  A list's size is
+    re-read each time: code run for an earlier item may have shrunk it."""
+    if type(seq) is list:
+        return (<list>seq)[i]
+    if type(seq) is tuple:
+        return (<tuple>seq)[i]
+    return seq[i]
+
+
+@cython.wraparound(False)
+cdef inline bint _exact_ts(object seq, Py_ssize_t i, int64_t *out) noexcept:
+    """out[0] = seq[i] (a list or tuple, i >= 0) when that is an int in int64
+    range: converting it runs no Python code."""
+    cdef object o
+    cdef int overflow = 0
+    cdef long long v
+    if type(seq) is list:
+        if i >= PyList_GET_SIZE(seq):
+            return False
+        o = <object>PyList_GET_ITEM(seq, i)
+    else:
+        if i >= PyTuple_GET_SIZE(seq):
+            return False
+        o = <object>PyTuple_GET_ITEM(seq, i)
+    if not PyLong_CheckExact(o):
+        return False
+    v = PyLong_AsLongLongAndOverflow(o, &overflow)
+    if overflow:
+        return False
+    out[0] = <int64_t>v
+    return True
+
+
 cdef int _check_sequence(object o, int32_t msg) except -1:
     """A sequence as design.md section 8.4 defines it: its type has __len__
     and __getitem__, and it is not a Mapping."""
@@ -232,6 +271,10 @@ cdef int _set_int_option(tl_config *cfg, const char *name, object value) except 
     return 0
 
 
+cdef struct _Slots:
+    tl_handle lo, hi           # free table slots lo .. hi - 1
+
+
 cdef struct _Chunk:
     size_t n
     int64_t ts[CHUNK]
@@ -252,7 +295,7 @@ cdef class Timelog(_Public):
     cdef bint _closed          # close() succeeded (or never opened)
     cdef bint _initialized     # __init__ ran (it runs once)
     cdef list _objs            # the object table: handle -> payload
-    cdef tl_handle *_free      # free table slots (a stack)
+    cdef _Slots *_free         # free table slots: a stack of runs
     cdef size_t _nfree, _free_cap
 
     def __cinit__(self, *args, **kwargs):
@@ -299,18 +342,54 @@ cdef class Timelog(_Public):
     @cython.final
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         """Put obj in a free slot, or a new one; its index is the record's
-        handle."""
-        cdef tl_handle h
+        handle.  Small, so it inlines into the bulk loops."""
+        cdef list objs = self._objs
+        cdef tl_handle h = <tl_handle>PyList_GET_SIZE(objs)
         if self._nfree == 0:
-            h = <tl_handle>PyList_GET_SIZE(self._objs)
-            self._objs.append(obj)
+            objs.append(obj)
             return h
-        self._nfree -= 1
-        h = self._free[self._nfree]
+        return self._store_free(obj)
+
+    @cython.final
+    cdef tl_handle _store_free(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
+        """_store into a slot of the most recently freed run."""
+        cdef _Slots *top = &self._free[self._nfree - 1]
+        cdef tl_handle h = top.lo
+        top.lo += 1
+        if top.lo == top.hi:
+            self._nfree -= 1
         if h >= <tl_handle>PyList_GET_SIZE(self._objs):
             raise IndexError(h)     # only a table the GC cleared is shorter
         _put(self._objs, h, obj)
         return h
+
+    @cython.final
+    cdef inline void _free_slot(self, tl_handle h) noexcept:
+        """Push slot h on the free stack.  Retired handles mostly come in
+        runs (a compaction drops a time range), so the stack holds runs: it
+        stays small and needs few writes.  Out of memory the slot is just
+        not reused."""
+        cdef _Slots *top
+        cdef _Slots *grown
+        cdef size_t cap
+        if self._nfree > 0:
+            top = &self._free[self._nfree - 1]
+            if h == top.hi:
+                top.hi += 1
+                return
+            if h + 1 == top.lo:
+                top.lo = h
+                return
+        if self._nfree == self._free_cap:
+            cap = self._free_cap * 2 + 16
+            grown = <_Slots *>PyMem_Realloc(self._free, cap * sizeof(_Slots))
+            if grown == NULL:
+                return
+            self._free = grown
+            self._free_cap = cap
+        self._free[self._nfree].lo = h
+        self._free[self._nfree].hi = h + 1
+        self._nfree += 1
 
     @cython.final
     cdef void _unstore(self, const tl_handle *h, size_t n) noexcept:
@@ -319,23 +398,19 @@ cdef class Timelog(_Public):
         A slot past the end was emptied by the GC clearing the table."""
         cdef list objs = self._objs
         cdef size_t i
-        cdef tl_handle *grown
-        cdef object dead
+        cdef tl_handle j
+        cdef PyObject *dead
         for i in range(n):
-            if h[i] >= <tl_handle>len(objs):
+            j = h[i]
+            # size re-read every step: a __del__ may have emptied the table
+            if j >= <tl_handle>PyList_GET_SIZE(objs):
                 continue
-            dead = objs[h[i]]
-            objs[h[i]] = None
-            if self._nfree == self._free_cap:
-                grown = <tl_handle *>PyMem_Realloc(
-                    self._free, (self._free_cap * 2 + 64) * sizeof(tl_handle))
-                if grown == NULL:
-                    continue        # the slot stays unused: nothing breaks
-                self._free = grown
-                self._free_cap = self._free_cap * 2 + 64
-            self._free[self._nfree] = h[i]
-            self._nfree += 1
-            dead = None
+            # the slot's reference moves to dead, None takes its place
+            dead = PyList_GET_ITEM(objs, <Py_ssize_t>j)
+            Py_INCREF(None)
+            PyList_SET_ITEM(objs, <Py_ssize_t>j, None)
+            self._free_slot(j)
+            Py_XDECREF(dead)
 
     @cython.final
     cdef void _drain(self) noexcept:
@@ -362,7 +437,7 @@ cdef class Timelog(_Public):
             if tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 break
         self._nfree = 0
-        del self._objs[:]
+        self._objs.clear()     # empties the list first, then releases (no copy)
 
     @cython.final
     cdef inline int _check_open(self) except -1:
@@ -450,6 +525,56 @@ cdef class Timelog(_Public):
             self._unstore(c.h + accepted, n - accepted)
 
     @cython.final
+    cdef Py_ssize_t _extend_bulk(self, _Chunk *c, const char *base, Py_ssize_t stride,
+                                 object timestamps, object objects, Py_ssize_t n,
+                                 list busy) except -1:
+        """The leading records of extend(timestamps, objects) whose reading
+        runs no Python code: timestamps from the buffer at base (or, base
+        NULL, exact ints of a list or tuple), objects of a list or tuple.
+        The objects enter the table in one extend (one pass, one resize),
+        then the engine takes them chunk by chunk; slots it never got are
+        freed.  Returns how many went in (c is empty before and after)."""
+        cdef list objs = self._objs
+        cdef Py_ssize_t first, added, done = 0, run, lim, j
+        first = PyList_GET_SIZE(objs)
+        objs.extend(objects)
+        added = PyList_GET_SIZE(objs) - first
+        try:
+            while done < min(added, n):
+                lim = min(min(added, n) - done, <Py_ssize_t>CHUNK)
+                if base != NULL:
+                    for j in range(lim):
+                        memcpy(&c.ts[j], base + (done + j) * stride, sizeof(int64_t))
+                    run = lim
+                else:
+                    run = 0
+                    while run < lim and _exact_ts(timestamps, done + run, &c.ts[run]):
+                        run += 1
+                for j in range(run):
+                    c.h[j] = <tl_handle>(first + done + j)
+                c.n = <size_t>run
+                done += run
+                self._flush(c, busy)
+                if run < lim:
+                    break       # this timestamp needs the general path
+        finally:
+            self._unstore_range(<tl_handle>(first + done), <tl_handle>(first + added))
+        return done
+
+    @cython.final
+    cdef void _unstore_range(self, tl_handle lo, tl_handle hi) noexcept:
+        """_unstore the slots lo .. hi - 1."""
+        cdef tl_handle buf[DRAIN_CAP]
+        cdef size_t k
+        while lo < hi:
+            k = 0
+            while k < DRAIN_CAP and lo < hi:
+                buf[k] = lo
+                k += 1
+                lo += 1
+            self._unstore(buf, k)
+
+    @cython.final
     cdef inline int _push(self, _Chunk *c, int64_t ts, object obj, list busy) except -1:
         c.ts[c.n] = ts
         c.h[c.n] = self._store(obj)
@@ -490,8 +615,8 @@ cdef class Timelog(_Public):
         is inserted; item i is read as timestamp i, then object i."""
         cdef Py_buffer view
         cdef bint have_view = False
-        cdef Py_ssize_t n, i, stride
-        cdef const char *base
+        cdef Py_ssize_t n, i, stride = 0
+        cdef const char *base = NULL
         cdef int64_t ts
         if (not isinstance(timestamps, (list, tuple))
                 and PyObject_CheckBuffer(timestamps)):
@@ -514,14 +639,21 @@ cdef class Timelog(_Public):
                 base = <const char *>view.buf
                 # exporters may leave strides NULL for contiguous data (ctypes)
                 stride = view.strides[0] if view.strides != NULL else view.itemsize
-                for i in range(n):
-                    obj = objects[i]
+            i = 0
+            # the fast path when nothing read runs Python code (a list of
+            # ints is taken for one when its first item is an int)
+            if n > 0 and (type(objects) is list or type(objects) is tuple) and (
+                    have_view or ((type(timestamps) is list or type(timestamps) is tuple)
+                                  and _exact_ts(timestamps, 0, &ts))):
+                i = self._extend_bulk(c, base, stride, timestamps, objects, n, busy)
+            while i < n:
+                # one record the general way: timestamp i, then object i
+                if have_view:
                     memcpy(&ts, base + i * stride, sizeof(int64_t))
-                    self._push(c, ts, obj, busy)
-            else:
-                for i in range(n):
-                    tlpy_ts(timestamps[i], &ts)
-                    self._push(c, ts, objects[i], busy)
+                else:
+                    tlpy_ts(_item(timestamps, i), &ts)
+                self._push(c, ts, _item(objects, i), busy)
+                i += 1
             # the last chunk goes in while the view is held
             self._flush(c, busy)
         finally:
@@ -910,16 +1042,16 @@ cdef class TimelogIter(_Reader):
         self._taken += 1
         return (self._ts_buf[i], self._objs[self._h_buf[i]])
 
-    @cython.wraparound(False)
     @cython.final
     cdef Py_ssize_t _take(self, int64_t *ts, tl_handle *h, list out, Py_ssize_t off,
                           Py_ssize_t cap) except -1:
         """Move up to cap records: timestamps into ts[0:k], payloads into
-        out[off:off + k] (out already has the room); returns k (< cap only at
-        the end).  Nothing allocates between the engine call and the table
-        read, so no finalizer can free a slot in between."""
+        out[off:off + k] (out already has the room, holding None); returns k
+        (< cap only at the end).  Nothing allocates between the engine call
+        and the table read, so no finalizer can free a slot in between."""
         cdef Py_ssize_t k = 0
         cdef Py_ssize_t i
+        cdef tl_handle j
         cdef size_t n = 0
         cdef size_t want
         cdef tl_iter *core
@@ -952,7 +1084,10 @@ cdef class TimelogIter(_Reader):
             self._eof = st == TL_EOF
             k += <Py_ssize_t>n
         for i in range(k):
-            out[off + i] = objs[h[i]]
+            j = h[i]
+            if j >= <tl_handle>PyList_GET_SIZE(objs):
+                raise IndexError(j)     # only a table the GC cleared is shorter
+            _put(out, off + i, <object>PyList_GET_ITEM(objs, <Py_ssize_t>j))
         self._taken += <uint64_t>k
         return k
 
@@ -963,6 +1098,8 @@ cdef class TimelogIter(_Reader):
         cdef Py_ssize_t cap, part, k, i
         cdef list result = None
         cdef list chunk
+        cdef object obj
+        cdef tuple rec
         cdef int64_t *ts
         tlpy_size("next_batch", n, &want)
         self._wait_idle()
@@ -980,11 +1117,18 @@ cdef class TimelogIter(_Reader):
             while left > 0:
                 part = <Py_ssize_t>left if left < cap else cap
                 chunk = [None] * part
+                # out of the GC while it fills: the collections its tuples
+                # trigger would otherwise walk it again and again
+                PyObject_GC_UnTrack(chunk)
                 k = self._take(ts, <tl_handle *>(ts + cap), chunk, 0, part)
                 if k < part:
                     del chunk[k:]
                 for i in range(k):
-                    chunk[i] = (ts[i], chunk[i])
+                    obj = <object>PyList_GET_ITEM(chunk, i)
+                    rec = (ts[i], obj)
+                    tlpy_settle_record(rec, obj)
+                    _put(chunk, i, rec)     # rec holds obj: its release runs no code
+                PyObject_GC_Track(chunk)
                 if result is None:
                     result = chunk
                 else:

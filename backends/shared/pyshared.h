@@ -91,6 +91,22 @@ int tlpy_str_option(const char *name, PyObject *o, const char **s, size_t *len);
 /* ------------------------------------------------------------------------
  * Payloads.
  * ---------------------------------------------------------------------- */
+/* A record whose payload can never reference a container cannot be in a
+ * cycle: it stays out of the GC (CPython's own rule for tuples), so large
+ * batches do not trigger costly full collections. */
+static inline int tlpy_payload_atomic(PyObject *obj)
+{
+    return !PyType_IS_GC(Py_TYPE(obj))
+           || (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
+}
+
+/* Take rec, a new (ts, obj) record tuple, out of the GC when obj is atomic. */
+static inline void tlpy_settle_record(PyObject *rec, PyObject *obj)
+{
+    if (tlpy_payload_atomic(obj))
+        PyObject_GC_UnTrack(rec);
+}
+
 /* DECREF n payload handles, keeping the exception in flight (if any). */
 void tlpy_release_handles(const tl_handle *h, size_t n);
 
