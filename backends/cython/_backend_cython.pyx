@@ -65,6 +65,7 @@ tlpy_init()
 cdef enum:
     CHUNK = 4096        # records moved per engine call on the bulk paths
     ITER_BUF = 24       # records a TimelogIter reads ahead for __next__
+    PREFETCH_AHEAD = 16 # records ahead whose payloads the bulk loops prefetch
     DRAIN_CAP = 512     # handles released per tl_drain_retired() call
     NOGIL_MIN = 2048    # engine calls moving this many records drop the GIL
     REPR_CAP = 200
@@ -423,7 +424,8 @@ cdef class Timelog(_Public):
             n = 0
             if self._log == NULL or tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 return
-            self._unstore(buf, n)
+            if n:
+                self._unstore(buf, n)
 
     @cython.final
     cdef void _release_all(self) noexcept:
@@ -770,13 +772,18 @@ cdef class Timelog(_Public):
     cdef TimelogIter _query(self, int32_t query, object t1, object t2):
         """_iter with the bounds converted (_UNUSED: one the query ignores)."""
         cdef int64_t a = 0, b = 0
+        cdef TimelogIter it
         self._drain()
         self._check_open()
         if t1 is not _UNUSED:
             tlpy_ts(t1, &a)
         if t2 is not _UNUSED:
             tlpy_ts(t2, &b)
-        return self._iter(query, a, b)
+        it = self._iter(query, a, b)
+        # read ahead now: the first payloads' memory loads while the iterator
+        # travels to the caller's first next()
+        it._fill()
+        return it
 
     def range(self, t1, t2):
         """Iterator over records with t1 <= ts < t2."""
@@ -964,7 +971,8 @@ cdef class TimelogIter(_Reader):
     cdef tl_handle _h_buf[ITER_BUF]
 
     def __dealloc__(self):
-        self._cleanup()
+        if self._owner is not None:     # else exhaustion or close cleaned up
+            self._cleanup()
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
@@ -1007,25 +1015,34 @@ cdef class TimelogIter(_Reader):
             self._cleanup()
 
     @cython.final
-    cdef int _refill(self) except -1:
-        """Refill the read-ahead buffer: 1 with records, 0 at the end (the
-        iterator is then cleaned up)."""
+    cdef int _fill(self) except -1:
+        """One engine batch into the (empty) read-ahead buffer; the payloads'
+        headers are asked for, to arrive by the time they are returned."""
         cdef size_t n = 0
-        self._wait_idle()
-        if self._pos < self._len:
-            return 1
-        if not self._open:
-            return 0
-        if self._eof:
-            self._cleanup()
-            return 0
+        cdef Py_ssize_t i
+        cdef list objs = self._objs
         st = tl_iter_next_batch(self._it, self._ts_buf, self._h_buf, ITER_BUF, &n)
         if st != TL_OK and st != TL_EOF:
             self._fail(st)
         self._eof = st == TL_EOF
         self._pos = 0
         self._len = <Py_ssize_t>n
-        if n == 0:
+        for i in range(<Py_ssize_t>n):
+            TLPY_PREFETCH_ITEM(objs, self._h_buf[i])
+        return 0
+
+    @cython.final
+    cdef int _refill(self) except -1:
+        """Refill the read-ahead buffer: 1 with records, 0 at the end (the
+        iterator is then cleaned up)."""
+        self._wait_idle()
+        if self._pos < self._len:
+            return 1
+        if not self._open:
+            return 0
+        if not self._eof:
+            self._fill()
+        if self._pos >= self._len:
             self._cleanup()
             return 0
         return 1
@@ -1084,6 +1101,8 @@ cdef class TimelogIter(_Reader):
             self._eof = st == TL_EOF
             k += <Py_ssize_t>n
         for i in range(k):
+            if i + PREFETCH_AHEAD < k:
+                TLPY_PREFETCH_ITEM(objs, h[i + PREFETCH_AHEAD])
             j = h[i]
             if j >= <tl_handle>PyList_GET_SIZE(objs):
                 raise IndexError(j)     # only a table the GC cleared is shorter

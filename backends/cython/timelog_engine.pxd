@@ -189,3 +189,5 @@ cdef extern from "pyshared.h":
     str tlpy_text(const char *buf)
     # untracks rec, a new (ts, obj) record, when obj cannot be in a cycle
     void tlpy_settle_record(object rec, object obj)
+    # asks for the header of objs[i] (i in range) before it is INCREFed
+    void TLPY_PREFETCH_ITEM(list objs, uint64_t i) noexcept
