@@ -32,7 +32,7 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_SET_ITEM
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
@@ -1063,9 +1063,10 @@ cdef class TimelogIter(_Reader):
     cdef Py_ssize_t _take(self, int64_t *ts, tl_handle *h, list out, Py_ssize_t off,
                           Py_ssize_t cap) except -1:
         """Move up to cap records: timestamps into ts[0:k], payloads into
-        out[off:off + k] (out already has the room, holding None); returns k
-        (< cap only at the end).  Nothing allocates between the engine call
-        and the table read, so no finalizer can free a slot in between."""
+        out[off:off + k] (out already has the room, holding NULL or None);
+        returns k (< cap only at the end).  Nothing allocates between the
+        engine call and the table read, so no finalizer can free a slot in
+        between."""
         cdef Py_ssize_t k = 0
         cdef Py_ssize_t i
         cdef tl_handle j
@@ -1135,9 +1136,10 @@ cdef class TimelogIter(_Reader):
             left = want
             while left > 0:
                 part = <Py_ssize_t>left if left < cap else cap
-                chunk = [None] * part
-                # out of the GC while it fills: the collections its tuples
-                # trigger would otherwise walk it again and again
+                # out of the GC while it fills: its items are NULL until set
+                # (gc.get_objects() in a finalizer must not see it), and the
+                # collections its tuples trigger would walk it again and again
+                chunk = PyList_New(part)
                 PyObject_GC_UnTrack(chunk)
                 k = self._take(ts, <tl_handle *>(ts + cap), chunk, 0, part)
                 if k < part:
@@ -1170,6 +1172,7 @@ cdef class TimelogIter(_Reader):
         cdef Py_buffer view
         cdef Py_ssize_t want, got = 0, part, k
         cdef tl_handle *h = NULL
+        cdef list objs
         self._wait_idle()
         if self._open and n > 0:
             st = tl_count(self._snap, self._query, self._t1, self._t2, &total)
@@ -1178,9 +1181,12 @@ cdef class TimelogIter(_Reader):
         left = total - self._taken if total > self._taken else 0
         want = <Py_ssize_t>n if <uint64_t>n < left else <Py_ssize_t>left
         arr = _new_ts_array(want)
-        objs = [None] * want
         PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
         try:
+            # NULL items until filled: out of the GC (so out of reach of
+            # gc.get_objects() in a finalizer) until then
+            objs = PyList_New(want)
+            PyObject_GC_UnTrack(objs)
             if want > 0:
                 h = <tl_handle *>PyMem_Malloc(min(want, CHUNK) * sizeof(tl_handle))
                 if h == NULL:
@@ -1197,6 +1203,7 @@ cdef class TimelogIter(_Reader):
         if got < want:
             # the snapshot held fewer records than it counted: an engine bug
             raise SystemError("timelog: tl_count disagrees with the iterator")
+        PyObject_GC_Track(objs)
         # a short result means the end, as with next_batch: release the pin
         if want < n and self._open:
             self._cleanup()
