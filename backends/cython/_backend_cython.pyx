@@ -586,7 +586,6 @@ cdef class Timelog(_Public):
         return 0
 
     @cython.final
-    @cython.boundscheck(False)      # indexes only pairs of checked length
     cdef int _extend_pairs(self, _Chunk *c, object items, list busy) except -1:
         cdef int64_t ts
         for item in items:
@@ -594,20 +593,28 @@ cdef class Timelog(_Public):
                 # borrowed: the loop owns the tuple, which cannot drop them
                 tlpy_ts(<object>PyTuple_GET_ITEM(item, 0), &ts)
                 self._push(c, ts, <object>PyTuple_GET_ITEM(item, 1), busy)
-                continue
-            if isinstance(item, tuple):
-                if len(<tuple>item) != 2:
-                    tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
-                tso = (<tuple>item)[0]
-                obj = (<tuple>item)[1]
-            elif isinstance(item, list) and len(<list>item) == 2:
-                tso = (<list>item)[0]
-                obj = (<list>item)[1]
             else:
-                tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
-            tlpy_ts(tso, &ts)     # both halves are owned here: __index__ may
-            self._push(c, ts, obj, busy)    # mutate the pair
+                self._push_pair(c, item, busy)
         return 0
+
+    @cython.final
+    @cython.boundscheck(False)      # indexes only pairs of checked length
+    cdef int _push_pair(self, _Chunk *c, object item, list busy) except -1:
+        """_push any other item: a tuple subclass or a list of two, else
+        TypeError.  Kept out of the loop above, whose one _push then inlines."""
+        cdef int64_t ts
+        if isinstance(item, tuple):
+            if len(<tuple>item) != 2:
+                tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
+            tso = (<tuple>item)[0]
+            obj = (<tuple>item)[1]
+        elif isinstance(item, list) and len(<list>item) == 2:
+            tso = (<list>item)[0]
+            obj = (<list>item)[1]
+        else:
+            tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
+        tlpy_ts(tso, &ts)     # both halves are owned here: __index__ may
+        return self._push(c, ts, obj, busy)     # mutate the pair
 
     @cython.wraparound(False)
     @cython.final
