@@ -73,9 +73,12 @@ cdef enum:
 cdef bint _LITTLE = byteorder == "little"
 
 
-# Only this module holds it: the reader types are made with it, and refuse
-# construction without it (design.md section 9).
-cdef object _TOKEN = object()
+# Only this module makes the reader types (design.md section 9): each is
+# made with this literal as its one argument, and refuses construction without
+# that very object (a literal Python code writes is another object).  Each
+# call spells the literal out, so Cython hands tp_new one cached argument
+# tuple instead of building one per reader.
+cdef object _TOKEN = b"timelog: made by its log"
 
 
 cdef inline int _check_token(object self, tuple args) except -1:
@@ -760,7 +763,7 @@ cdef class Timelog(_Public):
         cdef TimelogIter it
         self._check_open()
         # allocate first: it may run the GC; nothing to undo if it fails
-        it = TimelogIter.__new__(TimelogIter, _TOKEN)
+        it = TimelogIter.__new__(TimelogIter, b"timelog: made by its log")
         st = tl_snapshot_acquire(self._log, &it._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -831,7 +834,7 @@ cdef class Timelog(_Public):
         st = tl_parse_span_kind(text, n, &k)
         if st != TL_OK:
             tlpy_status_error(st)
-        sp = PageSpanIter.__new__(PageSpanIter, _TOKEN)
+        sp = PageSpanIter.__new__(PageSpanIter, b"timelog: made by its log")
         st = tl_snapshot_acquire(self._log, &sp._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -1269,7 +1272,7 @@ cdef class PageSpanIter(_Reader):
         # allocate before the engine call: the allocation may run the GC (and
         # finalizers that close this iterator); after it no Python code runs
         # until the new object owns the span
-        span = PageSpan.__new__(PageSpan, _TOKEN)
+        span = PageSpan.__new__(PageSpan, b"timelog: made by its log")
         if not self._open:
             raise StopIteration
         st = tl_spans_next(self._spans, &span._span)
@@ -1408,7 +1411,7 @@ cdef class PageSpan:
         """Lazy sequence of the span's payload objects."""
         cdef PageSpanObjectsView view
         self._check()
-        view = PageSpanObjectsView.__new__(PageSpanObjectsView, _TOKEN)
+        view = PageSpanObjectsView.__new__(PageSpanObjectsView, b"timelog: made by its log")
         view._span = self
         return view
 
