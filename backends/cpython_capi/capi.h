@@ -37,14 +37,7 @@
 #define CAPI_H2O(h) TLPY_H2O(h)
 #define CAPI_O2H(o) TLPY_O2H(o)
 
-/* Ask for a payload's header before it is INCREFed.  Records come in time
- * order, payloads sit in insertion order: for late records the addresses
- * jump and the hardware prefetcher misses them. */
-#if defined(__GNUC__) || defined(__clang__)
-#define CAPI_PREFETCH_OBJ(h) __builtin_prefetch((const void *)(uintptr_t)(h), 1)
-#else
-#define CAPI_PREFETCH_OBJ(h) ((void)(h))
-#endif
+#define CAPI_PREFETCH_OBJ(h) TLPY_PREFETCH(CAPI_H2O(h))
 /* How many records ahead the bulk INCREF loops prefetch. */
 #define CAPI_PREFETCH_AHEAD 16
 

@@ -97,15 +97,6 @@ static int iter_clear(TimelogIterObject *self)
 /* ------------------------------------------------------------------------
  * Reading.
  * ---------------------------------------------------------------------- */
-/* A record whose payload can never reference a container cannot be in a
- * cycle: it stays out of the GC (CPython's own rule for tuples), so large
- * batches do not trigger costly full collections. */
-static inline int payload_is_atomic(PyObject *obj)
-{
-    return !PyType_IS_GC(Py_TYPE(obj))
-           || (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
-}
-
 /* A new (ts, obj) tuple, stealing the reference to obj (released on
  * failure). */
 static inline PyObject *new_record(int64_t ts, PyObject *obj)
@@ -253,8 +244,7 @@ static PyObject *records_list(const int64_t *ts, const tl_handle *h, Py_ssize_t 
             Py_DECREF(list);
             return NULL;
         }
-        if (payload_is_atomic(obj))
-            PyObject_GC_UnTrack(rec);
+        tlpy_settle_record(rec, obj);
         PyList_SET_ITEM(list, i, rec);
     }
     PyObject_GC_Track(list);

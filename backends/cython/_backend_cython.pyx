@@ -32,7 +32,8 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_SET_ITEM
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
@@ -51,6 +52,8 @@ cdef extern from "Python.h":
     object PySeqIter_New(object seq)
     bint PyIndex_Check(object o)
     Py_ssize_t PyNumber_AsSsize_t(object o, PyObject *exc) except? -1
+    void PyObject_GC_Track(object o)
+    void PyObject_GC_UnTrack(object o)
 
 __all__ = ["Timelog", "TimelogIter", "PageSpan", "PageSpanIter",
            "PageSpanObjectsView", "TimelogError", "TimelogBusyError"]
@@ -62,6 +65,7 @@ tlpy_init()
 cdef enum:
     CHUNK = 4096        # records moved per engine call on the bulk paths
     ITER_BUF = 24       # records a TimelogIter reads ahead for __next__
+    PREFETCH_AHEAD = 16 # records ahead whose payloads the bulk loops prefetch
     DRAIN_CAP = 512     # handles released per tl_drain_retired() call
     NOGIL_MIN = 2048    # engine calls moving this many records drop the GIL
     REPR_CAP = 200
@@ -69,9 +73,12 @@ cdef enum:
 cdef bint _LITTLE = byteorder == "little"
 
 
-# Only this module holds it: the reader types are made with it, and refuse
-# construction without it (design.md section 9).
-cdef object _TOKEN = object()
+# Only this module makes the reader types (design.md section 9): each is
+# made with this literal as its one argument, and refuses construction without
+# that very object (a literal Python code writes is another object).  Each
+# call spells the literal out, so Cython hands tp_new one cached argument
+# tuple instead of building one per reader.
+cdef object _TOKEN = b"timelog: made by its log"
 
 
 cdef inline int _check_token(object self, tuple args) except -1:
@@ -89,8 +96,9 @@ cdef class Timelog
 
 
 cdef inline void _put(list objs, Py_ssize_t i, object obj) noexcept:
-    """objs[i] = obj for a free slot (it holds None, whose release can run no
-    code), without the generic setitem."""
+    """objs[i] = obj (i in range) without the generic setitem, for a slot
+    whose old value's release runs no code (None, or an object referenced
+    elsewhere)."""
     cdef PyObject *old = PyList_GET_ITEM(objs, i)
     Py_INCREF(obj)
     PyList_SET_ITEM(objs, i, obj)
@@ -194,6 +202,41 @@ cdef bint _is_int64_format(const char *f, Py_ssize_t itemsize) noexcept:
     return (f[0] == b'q' or f[0] == b'l') and f[1] == 0
 
 
+@cython.wraparound(False)
+cdef inline object _item(object seq, Py_ssize_t i):
+    """seq[i] (i >= 0), inline for a list or a tuple.  A list's size is
+    re-read each time: code run for an earlier item may have shrunk it."""
+    if type(seq) is list:
+        return (<list>seq)[i]
+    if type(seq) is tuple:
+        return (<tuple>seq)[i]
+    return seq[i]
+
+
+@cython.wraparound(False)
+cdef inline bint _exact_ts(object seq, Py_ssize_t i, int64_t *out) noexcept:
+    """out[0] = seq[i] (a list or tuple, i >= 0) when that is an int in int64
+    range: converting it runs no Python code."""
+    cdef object o
+    cdef int overflow = 0
+    cdef long long v
+    if type(seq) is list:
+        if i >= PyList_GET_SIZE(seq):
+            return False
+        o = <object>PyList_GET_ITEM(seq, i)
+    else:
+        if i >= PyTuple_GET_SIZE(seq):
+            return False
+        o = <object>PyTuple_GET_ITEM(seq, i)
+    if not PyLong_CheckExact(o):
+        return False
+    v = PyLong_AsLongLongAndOverflow(o, &overflow)
+    if overflow:
+        return False
+    out[0] = <int64_t>v
+    return True
+
+
 cdef int _check_sequence(object o, int32_t msg) except -1:
     """A sequence as design.md section 8.4 defines it: its type has __len__
     and __getitem__, and it is not a Mapping."""
@@ -232,6 +275,10 @@ cdef int _set_int_option(tl_config *cfg, const char *name, object value) except 
     return 0
 
 
+cdef struct _Slots:
+    tl_handle lo, hi           # free table slots lo .. hi - 1
+
+
 cdef struct _Chunk:
     size_t n
     int64_t ts[CHUNK]
@@ -252,7 +299,7 @@ cdef class Timelog(_Public):
     cdef bint _closed          # close() succeeded (or never opened)
     cdef bint _initialized     # __init__ ran (it runs once)
     cdef list _objs            # the object table: handle -> payload
-    cdef tl_handle *_free      # free table slots (a stack)
+    cdef _Slots *_free         # free table slots: a stack of runs
     cdef size_t _nfree, _free_cap
 
     def __cinit__(self, *args, **kwargs):
@@ -299,18 +346,54 @@ cdef class Timelog(_Public):
     @cython.final
     cdef inline tl_handle _store(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
         """Put obj in a free slot, or a new one; its index is the record's
-        handle."""
-        cdef tl_handle h
+        handle.  Small, so it inlines into the bulk loops."""
+        cdef list objs = self._objs
+        cdef tl_handle h = <tl_handle>PyList_GET_SIZE(objs)
         if self._nfree == 0:
-            h = <tl_handle>PyList_GET_SIZE(self._objs)
-            self._objs.append(obj)
+            objs.append(obj)
             return h
-        self._nfree -= 1
-        h = self._free[self._nfree]
+        return self._store_free(obj)
+
+    @cython.final
+    cdef tl_handle _store_free(self, object obj) except? 0xFFFFFFFFFFFFFFFF:
+        """_store into a slot of the most recently freed run."""
+        cdef _Slots *top = &self._free[self._nfree - 1]
+        cdef tl_handle h = top.lo
+        top.lo += 1
+        if top.lo == top.hi:
+            self._nfree -= 1
         if h >= <tl_handle>PyList_GET_SIZE(self._objs):
             raise IndexError(h)     # only a table the GC cleared is shorter
         _put(self._objs, h, obj)
         return h
+
+    @cython.final
+    cdef inline void _free_slot(self, tl_handle h) noexcept:
+        """Push slot h on the free stack.  Retired handles mostly come in
+        runs (a compaction drops a time range), so the stack holds runs: it
+        stays small and needs few writes.  Out of memory the slot is just
+        not reused."""
+        cdef _Slots *top
+        cdef _Slots *grown
+        cdef size_t cap
+        if self._nfree > 0:
+            top = &self._free[self._nfree - 1]
+            if h == top.hi:
+                top.hi += 1
+                return
+            if h + 1 == top.lo:
+                top.lo = h
+                return
+        if self._nfree == self._free_cap:
+            cap = self._free_cap * 2 + 16
+            grown = <_Slots *>PyMem_Realloc(self._free, cap * sizeof(_Slots))
+            if grown == NULL:
+                return
+            self._free = grown
+            self._free_cap = cap
+        self._free[self._nfree].lo = h
+        self._free[self._nfree].hi = h + 1
+        self._nfree += 1
 
     @cython.final
     cdef void _unstore(self, const tl_handle *h, size_t n) noexcept:
@@ -319,23 +402,19 @@ cdef class Timelog(_Public):
         A slot past the end was emptied by the GC clearing the table."""
         cdef list objs = self._objs
         cdef size_t i
-        cdef tl_handle *grown
-        cdef object dead
+        cdef tl_handle j
+        cdef PyObject *dead
         for i in range(n):
-            if h[i] >= <tl_handle>len(objs):
+            j = h[i]
+            # size re-read every step: a __del__ may have emptied the table
+            if j >= <tl_handle>PyList_GET_SIZE(objs):
                 continue
-            dead = objs[h[i]]
-            objs[h[i]] = None
-            if self._nfree == self._free_cap:
-                grown = <tl_handle *>PyMem_Realloc(
-                    self._free, (self._free_cap * 2 + 64) * sizeof(tl_handle))
-                if grown == NULL:
-                    continue        # the slot stays unused: nothing breaks
-                self._free = grown
-                self._free_cap = self._free_cap * 2 + 64
-            self._free[self._nfree] = h[i]
-            self._nfree += 1
-            dead = None
+            # the slot's reference moves to dead, None takes its place
+            dead = PyList_GET_ITEM(objs, <Py_ssize_t>j)
+            Py_INCREF(None)
+            PyList_SET_ITEM(objs, <Py_ssize_t>j, None)
+            self._free_slot(j)
+            Py_XDECREF(dead)
 
     @cython.final
     cdef void _drain(self) noexcept:
@@ -348,7 +427,8 @@ cdef class Timelog(_Public):
             n = 0
             if self._log == NULL or tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 return
-            self._unstore(buf, n)
+            if n:
+                self._unstore(buf, n)
 
     @cython.final
     cdef void _release_all(self) noexcept:
@@ -362,7 +442,7 @@ cdef class Timelog(_Public):
             if tl_drain_retired(self._log, buf, DRAIN_CAP, &n) != TL_OK:
                 break
         self._nfree = 0
-        del self._objs[:]
+        self._objs.clear()     # empties the list first, then releases (no copy)
 
     @cython.final
     cdef inline int _check_open(self) except -1:
@@ -450,6 +530,56 @@ cdef class Timelog(_Public):
             self._unstore(c.h + accepted, n - accepted)
 
     @cython.final
+    cdef Py_ssize_t _extend_bulk(self, _Chunk *c, const char *base, Py_ssize_t stride,
+                                 object timestamps, object objects, Py_ssize_t n,
+                                 list busy) except -1:
+        """The leading records of extend(timestamps, objects) whose reading
+        runs no Python code: timestamps from the buffer at base (or, base
+        NULL, exact ints of a list or tuple), objects of a list or tuple.
+        The objects enter the table in one extend (one pass, one resize),
+        then the engine takes them chunk by chunk; slots it never got are
+        freed.  Returns how many went in (c is empty before and after)."""
+        cdef list objs = self._objs
+        cdef Py_ssize_t first, added, done = 0, run, lim, j
+        first = PyList_GET_SIZE(objs)
+        objs.extend(objects)
+        added = PyList_GET_SIZE(objs) - first
+        try:
+            while done < min(added, n):
+                lim = min(min(added, n) - done, <Py_ssize_t>CHUNK)
+                if base != NULL:
+                    for j in range(lim):
+                        memcpy(&c.ts[j], base + (done + j) * stride, sizeof(int64_t))
+                    run = lim
+                else:
+                    run = 0
+                    while run < lim and _exact_ts(timestamps, done + run, &c.ts[run]):
+                        run += 1
+                for j in range(run):
+                    c.h[j] = <tl_handle>(first + done + j)
+                c.n = <size_t>run
+                done += run
+                self._flush(c, busy)
+                if run < lim:
+                    break       # this timestamp needs the general path
+        finally:
+            self._unstore_range(<tl_handle>(first + done), <tl_handle>(first + added))
+        return done
+
+    @cython.final
+    cdef void _unstore_range(self, tl_handle lo, tl_handle hi) noexcept:
+        """_unstore the slots lo .. hi - 1."""
+        cdef tl_handle buf[DRAIN_CAP]
+        cdef size_t k
+        while lo < hi:
+            k = 0
+            while k < DRAIN_CAP and lo < hi:
+                buf[k] = lo
+                k += 1
+                lo += 1
+            self._unstore(buf, k)
+
+    @cython.final
     cdef inline int _push(self, _Chunk *c, int64_t ts, object obj, list busy) except -1:
         c.ts[c.n] = ts
         c.h[c.n] = self._store(obj)
@@ -459,7 +589,6 @@ cdef class Timelog(_Public):
         return 0
 
     @cython.final
-    @cython.boundscheck(False)      # indexes only pairs of checked length
     cdef int _extend_pairs(self, _Chunk *c, object items, list busy) except -1:
         cdef int64_t ts
         for item in items:
@@ -467,20 +596,28 @@ cdef class Timelog(_Public):
                 # borrowed: the loop owns the tuple, which cannot drop them
                 tlpy_ts(<object>PyTuple_GET_ITEM(item, 0), &ts)
                 self._push(c, ts, <object>PyTuple_GET_ITEM(item, 1), busy)
-                continue
-            if isinstance(item, tuple):
-                if len(<tuple>item) != 2:
-                    tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
-                tso = (<tuple>item)[0]
-                obj = (<tuple>item)[1]
-            elif isinstance(item, list) and len(<list>item) == 2:
-                tso = (<list>item)[0]
-                obj = (<list>item)[1]
             else:
-                tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
-            tlpy_ts(tso, &ts)     # both halves are owned here: __index__ may
-            self._push(c, ts, obj, busy)    # mutate the pair
+                self._push_pair(c, item, busy)
         return 0
+
+    @cython.final
+    @cython.boundscheck(False)      # indexes only pairs of checked length
+    cdef int _push_pair(self, _Chunk *c, object item, list busy) except -1:
+        """_push any other item: a tuple subclass or a list of two, else
+        TypeError.  Kept out of the loop above, whose one _push then inlines."""
+        cdef int64_t ts
+        if isinstance(item, tuple):
+            if len(<tuple>item) != 2:
+                tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
+            tso = (<tuple>item)[0]
+            obj = (<tuple>item)[1]
+        elif isinstance(item, list) and len(<list>item) == 2:
+            tso = (<list>item)[0]
+            obj = (<list>item)[1]
+        else:
+            tlpy_type_error(TypeError, TLB_MSG_EXTEND_PAIR, item)
+        tlpy_ts(tso, &ts)     # both halves are owned here: __index__ may
+        return self._push(c, ts, obj, busy)     # mutate the pair
 
     @cython.wraparound(False)
     @cython.final
@@ -490,8 +627,8 @@ cdef class Timelog(_Public):
         is inserted; item i is read as timestamp i, then object i."""
         cdef Py_buffer view
         cdef bint have_view = False
-        cdef Py_ssize_t n, i, stride
-        cdef const char *base
+        cdef Py_ssize_t n, i, stride = 0
+        cdef const char *base = NULL
         cdef int64_t ts
         if (not isinstance(timestamps, (list, tuple))
                 and PyObject_CheckBuffer(timestamps)):
@@ -514,14 +651,21 @@ cdef class Timelog(_Public):
                 base = <const char *>view.buf
                 # exporters may leave strides NULL for contiguous data (ctypes)
                 stride = view.strides[0] if view.strides != NULL else view.itemsize
-                for i in range(n):
-                    obj = objects[i]
+            i = 0
+            # the fast path when nothing read runs Python code (a list of
+            # ints is taken for one when its first item is an int)
+            if n > 0 and (type(objects) is list or type(objects) is tuple) and (
+                    have_view or ((type(timestamps) is list or type(timestamps) is tuple)
+                                  and _exact_ts(timestamps, 0, &ts))):
+                i = self._extend_bulk(c, base, stride, timestamps, objects, n, busy)
+            while i < n:
+                # one record the general way: timestamp i, then object i
+                if have_view:
                     memcpy(&ts, base + i * stride, sizeof(int64_t))
-                    self._push(c, ts, obj, busy)
-            else:
-                for i in range(n):
-                    tlpy_ts(timestamps[i], &ts)
-                    self._push(c, ts, objects[i], busy)
+                else:
+                    tlpy_ts(_item(timestamps, i), &ts)
+                self._push(c, ts, _item(objects, i), busy)
+                i += 1
             # the last chunk goes in while the view is held
             self._flush(c, busy)
         finally:
@@ -619,7 +763,7 @@ cdef class Timelog(_Public):
         cdef TimelogIter it
         self._check_open()
         # allocate first: it may run the GC; nothing to undo if it fails
-        it = TimelogIter.__new__(TimelogIter, _TOKEN)
+        it = TimelogIter.__new__(TimelogIter, b"timelog: made by its log")
         st = tl_snapshot_acquire(self._log, &it._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -638,13 +782,18 @@ cdef class Timelog(_Public):
     cdef TimelogIter _query(self, int32_t query, object t1, object t2):
         """_iter with the bounds converted (_UNUSED: one the query ignores)."""
         cdef int64_t a = 0, b = 0
+        cdef TimelogIter it
         self._drain()
         self._check_open()
         if t1 is not _UNUSED:
             tlpy_ts(t1, &a)
         if t2 is not _UNUSED:
             tlpy_ts(t2, &b)
-        return self._iter(query, a, b)
+        it = self._iter(query, a, b)
+        # read ahead now: the first payloads' memory loads while the iterator
+        # travels to the caller's first next()
+        it._fill()
+        return it
 
     def range(self, t1, t2):
         """Iterator over records with t1 <= ts < t2."""
@@ -685,7 +834,7 @@ cdef class Timelog(_Public):
         st = tl_parse_span_kind(text, n, &k)
         if st != TL_OK:
             tlpy_status_error(st)
-        sp = PageSpanIter.__new__(PageSpanIter, _TOKEN)
+        sp = PageSpanIter.__new__(PageSpanIter, b"timelog: made by its log")
         st = tl_snapshot_acquire(self._log, &sp._snap)
         if st != TL_OK:
             tlpy_status_error(st)
@@ -832,7 +981,8 @@ cdef class TimelogIter(_Reader):
     cdef tl_handle _h_buf[ITER_BUF]
 
     def __dealloc__(self):
-        self._cleanup()
+        if self._owner is not None:     # else exhaustion or close cleaned up
+            self._cleanup()
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
@@ -875,25 +1025,34 @@ cdef class TimelogIter(_Reader):
             self._cleanup()
 
     @cython.final
-    cdef int _refill(self) except -1:
-        """Refill the read-ahead buffer: 1 with records, 0 at the end (the
-        iterator is then cleaned up)."""
+    cdef int _fill(self) except -1:
+        """One engine batch into the (empty) read-ahead buffer; the payloads'
+        headers are asked for, to arrive by the time they are returned."""
         cdef size_t n = 0
-        self._wait_idle()
-        if self._pos < self._len:
-            return 1
-        if not self._open:
-            return 0
-        if self._eof:
-            self._cleanup()
-            return 0
+        cdef Py_ssize_t i
+        cdef list objs = self._objs
         st = tl_iter_next_batch(self._it, self._ts_buf, self._h_buf, ITER_BUF, &n)
         if st != TL_OK and st != TL_EOF:
             self._fail(st)
         self._eof = st == TL_EOF
         self._pos = 0
         self._len = <Py_ssize_t>n
-        if n == 0:
+        for i in range(<Py_ssize_t>n):
+            TLPY_PREFETCH_ITEM(objs, self._h_buf[i])
+        return 0
+
+    @cython.final
+    cdef int _refill(self) except -1:
+        """Refill the read-ahead buffer: 1 with records, 0 at the end (the
+        iterator is then cleaned up)."""
+        self._wait_idle()
+        if self._pos < self._len:
+            return 1
+        if not self._open:
+            return 0
+        if not self._eof:
+            self._fill()
+        if self._pos >= self._len:
             self._cleanup()
             return 0
         return 1
@@ -910,16 +1069,17 @@ cdef class TimelogIter(_Reader):
         self._taken += 1
         return (self._ts_buf[i], self._objs[self._h_buf[i]])
 
-    @cython.wraparound(False)
     @cython.final
     cdef Py_ssize_t _take(self, int64_t *ts, tl_handle *h, list out, Py_ssize_t off,
                           Py_ssize_t cap) except -1:
         """Move up to cap records: timestamps into ts[0:k], payloads into
-        out[off:off + k] (out already has the room); returns k (< cap only at
-        the end).  Nothing allocates between the engine call and the table
-        read, so no finalizer can free a slot in between."""
+        out[off:off + k] (out already has the room, holding NULL or None);
+        returns k (< cap only at the end).  Nothing allocates between the
+        engine call and the table read, so no finalizer can free a slot in
+        between."""
         cdef Py_ssize_t k = 0
         cdef Py_ssize_t i
+        cdef tl_handle j
         cdef size_t n = 0
         cdef size_t want
         cdef tl_iter *core
@@ -952,7 +1112,12 @@ cdef class TimelogIter(_Reader):
             self._eof = st == TL_EOF
             k += <Py_ssize_t>n
         for i in range(k):
-            out[off + i] = objs[h[i]]
+            if i + PREFETCH_AHEAD < k:
+                TLPY_PREFETCH_ITEM(objs, h[i + PREFETCH_AHEAD])
+            j = h[i]
+            if j >= <tl_handle>PyList_GET_SIZE(objs):
+                raise IndexError(j)     # only a table the GC cleared is shorter
+            _put(out, off + i, <object>PyList_GET_ITEM(objs, <Py_ssize_t>j))
         self._taken += <uint64_t>k
         return k
 
@@ -963,6 +1128,8 @@ cdef class TimelogIter(_Reader):
         cdef Py_ssize_t cap, part, k, i
         cdef list result = None
         cdef list chunk
+        cdef object obj
+        cdef tuple rec
         cdef int64_t *ts
         tlpy_size("next_batch", n, &want)
         self._wait_idle()
@@ -979,12 +1146,20 @@ cdef class TimelogIter(_Reader):
             left = want
             while left > 0:
                 part = <Py_ssize_t>left if left < cap else cap
-                chunk = [None] * part
+                # out of the GC while it fills: its items are NULL until set
+                # (gc.get_objects() in a finalizer must not see it), and the
+                # collections its tuples trigger would walk it again and again
+                chunk = PyList_New(part)
+                PyObject_GC_UnTrack(chunk)
                 k = self._take(ts, <tl_handle *>(ts + cap), chunk, 0, part)
                 if k < part:
                     del chunk[k:]
                 for i in range(k):
-                    chunk[i] = (ts[i], chunk[i])
+                    obj = <object>PyList_GET_ITEM(chunk, i)
+                    rec = (ts[i], obj)
+                    tlpy_settle_record(rec, obj)
+                    _put(chunk, i, rec)     # rec holds obj: its release runs no code
+                PyObject_GC_Track(chunk)
                 if result is None:
                     result = chunk
                 else:
@@ -1007,6 +1182,7 @@ cdef class TimelogIter(_Reader):
         cdef Py_buffer view
         cdef Py_ssize_t want, got = 0, part, k
         cdef tl_handle *h = NULL
+        cdef list objs
         self._wait_idle()
         if self._open and n > 0:
             st = tl_count(self._snap, self._query, self._t1, self._t2, &total)
@@ -1015,9 +1191,12 @@ cdef class TimelogIter(_Reader):
         left = total - self._taken if total > self._taken else 0
         want = <Py_ssize_t>n if <uint64_t>n < left else <Py_ssize_t>left
         arr = _new_ts_array(want)
-        objs = [None] * want
         PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
         try:
+            # NULL items until filled: out of the GC (so out of reach of
+            # gc.get_objects() in a finalizer) until then
+            objs = PyList_New(want)
+            PyObject_GC_UnTrack(objs)
             if want > 0:
                 h = <tl_handle *>PyMem_Malloc(min(want, CHUNK) * sizeof(tl_handle))
                 if h == NULL:
@@ -1034,6 +1213,7 @@ cdef class TimelogIter(_Reader):
         if got < want:
             # the snapshot held fewer records than it counted: an engine bug
             raise SystemError("timelog: tl_count disagrees with the iterator")
+        PyObject_GC_Track(objs)
         # a short result means the end, as with next_batch: release the pin
         if want < n and self._open:
             self._cleanup()
@@ -1092,7 +1272,7 @@ cdef class PageSpanIter(_Reader):
         # allocate before the engine call: the allocation may run the GC (and
         # finalizers that close this iterator); after it no Python code runs
         # until the new object owns the span
-        span = PageSpan.__new__(PageSpan, _TOKEN)
+        span = PageSpan.__new__(PageSpan, b"timelog: made by its log")
         if not self._open:
             raise StopIteration
         st = tl_spans_next(self._spans, &span._span)
@@ -1231,7 +1411,7 @@ cdef class PageSpan:
         """Lazy sequence of the span's payload objects."""
         cdef PageSpanObjectsView view
         self._check()
-        view = PageSpanObjectsView.__new__(PageSpanObjectsView, _TOKEN)
+        view = PageSpanObjectsView.__new__(PageSpanObjectsView, b"timelog: made by its log")
         view._span = self
         return view
 

@@ -187,3 +187,7 @@ cdef extern from "pyshared.h":
     int tlpy_size(const char *method, object o, int64_t *out) except -1
     int tlpy_str_option(const char *name, object o, const char **s, size_t *len) except -1
     str tlpy_text(const char *buf)
+    # untracks rec, a new (ts, obj) record, when obj cannot be in a cycle
+    void tlpy_settle_record(object rec, object obj)
+    # asks for the header of objs[i] (i in range) before it is INCREFed
+    void TLPY_PREFETCH_ITEM(list objs, uint64_t i) noexcept

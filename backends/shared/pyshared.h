@@ -91,6 +91,40 @@ int tlpy_str_option(const char *name, PyObject *o, const char **s, size_t *len);
 /* ------------------------------------------------------------------------
  * Payloads.
  * ---------------------------------------------------------------------- */
+/* Ask for a payload's header before it is INCREFed.  Records come in time
+ * order, payloads sit in insertion order (or anywhere, for a point query):
+ * the hardware prefetcher misses them.  Macros: GCC takes a function that
+ * only prefetches for one without effect, and drops the calls to it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TLPY_PREFETCH(p) __builtin_prefetch((const void *)(p), 1)
+#else
+#define TLPY_PREFETCH(p) ((void)(p))
+#endif
+
+/* The same for item i of a list (the Cython binding's object table), when
+ * i is in range. */
+#define TLPY_PREFETCH_ITEM(list, i)                                           \
+    do {                                                                      \
+        if ((uint64_t)(i) < (uint64_t)PyList_GET_SIZE(list))                  \
+            TLPY_PREFETCH(PyList_GET_ITEM((list), (Py_ssize_t)(i)));          \
+    } while (0)
+
+/* A record whose payload can never reference a container cannot be in a
+ * cycle: it stays out of the GC (CPython's own rule for tuples), so large
+ * batches do not trigger costly full collections. */
+static inline int tlpy_payload_atomic(PyObject *obj)
+{
+    return !PyType_IS_GC(Py_TYPE(obj))
+           || (PyTuple_CheckExact(obj) && !PyObject_GC_IsTracked(obj));
+}
+
+/* Take rec, a new (ts, obj) record tuple, out of the GC when obj is atomic. */
+static inline void tlpy_settle_record(PyObject *rec, PyObject *obj)
+{
+    if (tlpy_payload_atomic(obj))
+        PyObject_GC_UnTrack(rec);
+}
+
 /* DECREF n payload handles, keeping the exception in flight (if any). */
 void tlpy_release_handles(const tl_handle *h, size_t n);
 
