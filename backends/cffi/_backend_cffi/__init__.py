@@ -1316,6 +1316,8 @@ def _open_iter(owner, query, t1, t2, first=_FIRST_FETCH):
     _pool.append(sc)
     it._eof = eof = st == _EOF
     it._cap = first * 4 if k else _FIRST_FETCH
+    if _PYPY:   # TimelogIter.__next__ serves _pending itself there
+        return it
     if eof:     # every record in hand (point and short range queries)
         it._next = _chain(pending, _filter(_finish, (_wref(it),))).__next__
     else:
@@ -1446,6 +1448,20 @@ class TimelogIter(_Reader):
     __next__ = property(_operator.attrgetter("_next"),
                         doc="The next (timestamp, object) record.")
 
+    if _PYPY:
+        # PyPy's JIT runs a plain method as fast, and the chain, filter and
+        # weakref built per iterator for the path above cost it more than
+        # the whole engine query of a point lookup: serve from the batch
+        # here, refill (or close) when it runs out.
+        def __next__(self):     # noqa: F811 - replaces the property on PyPy
+            """The next (timestamp, object) record."""
+            rec = next(self._pending, None)
+            if rec is None:
+                rec = self._refill()
+                if rec is None:
+                    raise StopIteration
+            return rec
+
     def _refill(self):
         """The next record after reading a batch, or None at the end (the
         caller raises StopIteration)."""
@@ -1467,7 +1483,8 @@ class TimelogIter(_Reader):
             if ts:
                 self._pending = pending = zip(ts, objs)  # noqa: B905 - equal lengths
                 rec = next(pending)
-                self._next = _chain(pending, self._tail).__next__
+                if not _PYPY:
+                    self._next = _chain(pending, self._tail).__next__
                 return rec
         self.close()
         return None
