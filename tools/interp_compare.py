@@ -131,9 +131,11 @@ def _cffi_floors(timelog):
             op(reader, raw, q, t, 0, ts, hs, 8, n, null)
             cl(reader)
 
-    return {"floor: no-op cffi call": (noop_call, N),
-            "floor: tl_append via cffi": (engine_append, N),
-            "floor: point open+read+close via cffi": (engine_point, POINTS)}
+    # name: (function, calls per run, the workload it is the floor of)
+    return {"floor: no-op cffi call": (noop_call, N, None),
+            "floor: tl_append via cffi": (engine_append, N, "append loop"),
+            "floor: point open+read+close via cffi": (engine_point, POINTS,
+                                                      f"{POINTS} points")}
 
 
 def _best(fn, warmup: int, repeat: int) -> float:
@@ -151,10 +153,11 @@ def _best(fn, warmup: int, repeat: int) -> float:
 def worker(warmup: int, repeat: int) -> None:
     import timelog
     best = {name: _best(fn, warmup, repeat) for name, fn in _workloads(timelog).items()}
-    floors = {}         # seconds per call
+    floors = {}
     if timelog.BACKEND == "cffi":
-        floors = {name: _best(fn, warmup, repeat) / calls
-                  for name, (fn, calls) in _cffi_floors(timelog).items()}
+        floors = {name: {"per_call": _best(fn, warmup, repeat) / calls, "calls": calls,
+                         "workload": workload}
+                  for name, (fn, calls, workload) in _cffi_floors(timelog).items()}
     impl = f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]}"
     print(json.dumps({"interp": impl, "backend": timelog.BACKEND, "best": best,
                       "floors": floors}))
@@ -188,9 +191,11 @@ def main() -> int:
         for key in ("a", "b"):
             res = run_side(getattr(args, key), args.warmup, args.repeat)
             prev = sides.setdefault(key, res)
-            for group in ("best", "floors"):
-                for name, t in res[group].items():
-                    prev[group][name] = min(prev[group][name], t)
+            for name, t in res["best"].items():
+                prev["best"][name] = min(prev["best"][name], t)
+            for name, f in res["floors"].items():
+                kept = prev["floors"][name]
+                kept["per_call"] = min(kept["per_call"], f["per_call"])
     a, b = sides["a"], sides["b"]
     head_a = f"{a['backend']} on {a['interp']}"
     head_b = f"{b['backend']} on {b['interp']}"
@@ -201,8 +206,8 @@ def main() -> int:
         print(f"| {name} | {ta * 1e3:.2f} ms | {tb * 1e3:.2f} ms | {ta / tb:.2f}x |")
     print(f"\nbest of {args.rounds} rounds x {args.repeat} runs after {args.warmup} warm-up "
           f"calls; ratio > 1: {head_b} is faster")
-    for name, per_call in b["floors"].items():
-        print(f"{head_b} {name}: {per_call * 1e9:.1f} ns per call")
+    for name, f in b["floors"].items():
+        print(f"{head_b} {name}: {f['per_call'] * 1e9:.1f} ns per call")
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import benchresults as br
-import interp_compare
 
 ROOT = br.ROOT
 DOCS = ROOT / "docs"
@@ -198,20 +197,13 @@ def pypy_section():
     return lines + [""] + _pypy_floors(data, head_a, head_b)
 
 
-# The per-call workloads and the floor (engine work through cffi alone)
-# that tools/interp_compare.py measures for each, with their calls per run.
-PYPY_FLOORS = (("append loop", "floor: tl_append via cffi", "n"),
-               (f"{interp_compare.POINTS} points", "floor: point open+read+close via cffi",
-                "points"))
-
-
 def _pypy_floors(data, head_a, head_b):
+    """The floors tools/interp_compare.py measured, each next to its workload."""
     floors = data["b"].get("floors") or {}
-    rows = [(w, f, data["n"] if calls == "n" else interp_compare.POINTS)
-            for w, f, calls in PYPY_FLOORS if f in floors and w in data["a"]["best"]]
+    rows = [f for f in floors.values() if f["workload"] in data["a"]["best"]]
     if not rows:
         return []
-    noop = floors.get("floor: no-op cffi call")
+    noop = next((f["per_call"] for f in floors.values() if f["workload"] is None), None)
     lines = [
         "Where a per-call workload's time goes on PyPy, per call: the *floor* is "
         "the engine work called straight through cffi with none of the binding's "
@@ -223,10 +215,10 @@ def _pypy_floors(data, head_a, head_b):
         f"| per call | {head_a} | {head_b} | floor on PyPy | the binding's part |",
         "|---|---:|---:|---:|---:|",
     ]
-    for work, floor, calls in rows:
-        ta = data["a"]["best"][work] / calls
-        tb = data["b"]["best"][work] / calls
-        fl = floors[floor]
+    for f in rows:
+        work, fl = f["workload"], f["per_call"]
+        ta = data["a"]["best"][work] / f["calls"]
+        tb = data["b"]["best"][work] / f["calls"]
         lines.append(f"| {work} | {ta * 1e9:.0f} ns | {tb * 1e9:.0f} ns | {fl * 1e9:.0f} ns "
                      f"| {(tb - fl) * 1e9:.0f} ns |")
     return lines + [""]
